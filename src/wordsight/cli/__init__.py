@@ -1,0 +1,1 @@
+"""Command line interface. Nothing in the library imports this package."""

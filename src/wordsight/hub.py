@@ -1,0 +1,138 @@
+"""save_pretrained / from_pretrained: safetensors weights plus a JSON config; no pickled code.
+
+A model class is registered with :func:`register_model`; its ``__init__`` arguments are recorded as its
+config (like diffusers' ``register_to_config``), so a saved folder rebuilds the same module:
+
+    @register_model("dfgan_generator")
+    class DFGenerator(nn.Module):
+        def __init__(self, nf: int = 32, ...): ...
+
+    g = DFGenerator(nf=16); save_pretrained(g, "out/g")
+    g2 = from_pretrained("out/g")          # DFGenerator(nf=16) with the same weights
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from .utils.checks import InputError
+from .utils.io import atomic_path, atomic_write_json
+from .utils.registry import Registry
+
+MODELS: Registry[type[nn.Module]] = Registry("model", base=nn.Module)
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+
+
+def register_model(name: str):
+    """Register an ``nn.Module`` subclass and record its ``__init__`` arguments in ``self.config``."""
+
+    def deco(cls: type[nn.Module]) -> type[nn.Module]:
+        init = cls.__init__
+        sig = inspect.signature(init)
+
+        @functools.wraps(init)
+        def wrapped(self, *args, **kwargs):
+            bound = sig.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            cfg = {k: v for k, v in bound.arguments.items() if k != "self"}
+            for k, p in sig.parameters.items():
+                if p.kind is inspect.Parameter.VAR_KEYWORD:
+                    cfg.update(cfg.pop(k, {}))
+            init(self, *args, **kwargs)
+            # set after init so nn.Module.__init__ has run; subclasses' wrappers do not overwrite ours
+            if getattr(self, "_config_owner", None) is None or self._config_owner is cls:
+                object.__setattr__(self, "config", _jsonable(cfg))
+                object.__setattr__(self, "_config_owner", cls)
+                object.__setattr__(self, "model_type", name)
+
+        cls.__init__ = wrapped
+        MODELS.register(name, cls)
+        return cls
+
+    return deco
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"config value {obj!r} of type {type(obj).__name__} cannot be saved as JSON")
+
+
+def state_dict_for_save(module: nn.Module) -> dict[str, torch.Tensor]:
+    """Contiguous CPU tensors, shared storage cloned (safetensors refuses aliased tensors)."""
+    out, seen = {}, {}
+    for k, v in module.state_dict().items():
+        t = v.detach().cpu().contiguous()
+        ptr = (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape))
+        out[k] = t.clone() if ptr in seen else t
+        seen[ptr] = k
+    return out
+
+
+def save_weights(tensors: dict[str, torch.Tensor], path: str | os.PathLike, metadata: dict | None = None) -> None:
+    for k, v in tensors.items():
+        if v.is_floating_point() and not torch.isfinite(v).all():
+            raise ValueError(f"refusing to save non-finite weights: {k}")
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={k: str(v) for k, v in (metadata or {}).items()})
+
+
+def load_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"weights file not found: {path}")
+    try:
+        return load_file(str(path))
+    except Exception as exc:  # safetensors raises its own error types
+        raise InputError(f"cannot read weights {path}: {exc}") from exc
+
+
+def save_pretrained(module: nn.Module, path: str | os.PathLike, extra: dict | None = None) -> Path:
+    """Write ``config.json`` (model type + init args + ``extra``) and ``model.safetensors``."""
+    if not hasattr(module, "config") or not hasattr(module, "model_type"):
+        raise TypeError(f"{type(module).__name__} is not registered with @register_model")
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    save_weights(state_dict_for_save(module), path / WEIGHTS_NAME)
+    atomic_write_json(path / CONFIG_NAME, {"model_type": module.model_type, "config": module.config, **(extra or {})})
+    return path
+
+
+def read_pretrained_config(path: str | os.PathLike) -> dict:
+    path = Path(path)
+    cfg_path = path / CONFIG_NAME
+    if not cfg_path.exists():
+        raise InputError(f"not a saved model folder (no {CONFIG_NAME}): {path}")
+    try:
+        return json.loads(cfg_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"corrupt {cfg_path}: {exc}") from exc
+
+
+def from_pretrained(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> nn.Module:
+    path = Path(path)
+    meta = read_pretrained_config(path)
+    cls = MODELS.get(meta["model_type"])
+    module = cls(**meta.get("config", {}))
+    state = load_weights(path / WEIGHTS_NAME)
+    missing, unexpected = module.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise InputError(f"{path}: weights do not match {cls.__name__}: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    return module.to(map_location).eval()
