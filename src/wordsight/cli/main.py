@@ -10,7 +10,7 @@ from .. import __version__
 from ..config import ConfigError
 from ..utils.checks import InputError
 from ..utils.registry import RegistryError
-from . import bench, data, evaluate, generate, manipulate, saliency, serve, train
+from . import bench, data, evaluate, generate, manipulate, quickstart, saliency, serve, train
 
 app = typer.Typer(
     name="wordsight",
@@ -42,6 +42,7 @@ app.add_typer(saliency.app, name="saliency")
 app.add_typer(evaluate.app, name="evaluate")
 app.add_typer(bench.app, name="bench")
 app.add_typer(serve.app, name="serve")
+app.command("quickstart")(quickstart.quickstart)
 
 USER_ERRORS = (InputError, ConfigError, RegistryError, FileNotFoundError)
 
