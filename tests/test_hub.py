@@ -46,3 +46,17 @@ def test_missing_or_corrupt_folders_give_clear_errors(tmp_path):
     (tmp_path / "m" / "model.safetensors").write_bytes(b"garbage")
     with pytest.raises(InputError, match="cannot read weights"):
         from_pretrained(tmp_path / "m")
+
+
+@register_model("test_tiny_net_wide")
+class WideTinyNet(TinyNet):
+    def __init__(self, extra: int = 2):
+        super().__init__(width=4 * extra)
+
+
+def test_registered_subclass_saves_its_own_config(tmp_path):
+    net = WideTinyNet(extra=3)
+    assert net.model_type == "test_tiny_net_wide" and net.config == {"extra": 3}
+    save_pretrained(net, tmp_path / "w")
+    again = from_pretrained(tmp_path / "w")
+    assert isinstance(again, WideTinyNet) and again.fc.out_features == 12

@@ -50,11 +50,10 @@ def register_model(name: str):
                 if p.kind is inspect.Parameter.VAR_KEYWORD:
                     cfg.update(cfg.pop(k, {}))
             init(self, *args, **kwargs)
-            # set after init so nn.Module.__init__ has run; subclasses' wrappers do not overwrite ours
-            if getattr(self, "_config_owner", None) is None or self._config_owner is cls:
-                object.__setattr__(self, "config", _jsonable(cfg))
-                object.__setattr__(self, "_config_owner", cls)
-                object.__setattr__(self, "model_type", name)
+            # Set after init: a registered parent's wrapper runs inside ours and sets its own config
+            # first, so the outermost (most derived) class always wins.
+            object.__setattr__(self, "config", _jsonable(cfg))
+            object.__setattr__(self, "model_type", name)
 
         cls.__init__ = wrapped
         MODELS.register(name, cls)
@@ -129,6 +128,8 @@ def read_pretrained_config(path: str | os.PathLike) -> dict:
 def from_pretrained(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> nn.Module:
     path = Path(path)
     meta = read_pretrained_config(path)
+    from . import models as _models  # noqa: F401  (registers every shipped model name)
+
     cls = MODELS.get(meta["model_type"])
     module = cls(**meta.get("config", {}))
     state = load_weights(path / WEIGHTS_NAME)

@@ -1,7 +1,102 @@
-"""`wordsight data`."""
+"""`wordsight data`: inspect data sets on disk and write synthetic ones in every supported layout."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Optional
+
 import typer
 
-app = typer.Typer(help="data commands.", no_args_is_help=True)
+from ..utils.checks import InputError
+from ..utils.io import atomic_dir
+
+app = typer.Typer(help="Inspect data sets and write synthetic ones.", no_args_is_help=True)
+
+SYNTH_LAYOUTS = ("cub", "folder", "saliency", "manifest")
+
+
+@app.command("inspect")
+def inspect(
+    path: Path = typer.Argument(..., help="Data set folder (or a manifest .jsonl)."),
+    layout: Optional[str] = typer.Option(None, help="Layout name; detected when omitted."),
+    max_problems: int = typer.Option(20, help="Problems to list (all are counted)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Recognise the layout, count items per split and list problems with their paths."""
+    from ..data.layouts import inspect_layout
+
+    report = inspect_layout(path, layout)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, default=str))
+    else:
+        typer.echo(f"{report['path']}: {report['layout']} ({report['description']})")
+        for split, summary in report["splits"].items():
+            counts = ", ".join(f"{k}={v}" for k, v in summary.items() if k not in ("layout", "split"))
+            typer.echo(f"  {split}: {counts}")
+        problems = report["problems"]
+        if problems:
+            typer.echo(f"{len(problems)} problem(s):")
+            for p in problems[:max_problems]:
+                typer.echo(f"  {p['path']}: {p['message']}")
+            if len(problems) > max_problems:
+                typer.echo(f"  ... and {len(problems) - max_problems} more (--max-problems)")
+    if not report["usable"]:
+        raise InputError(f"{path}: no usable items in the {report['layout']} layout")
+
+
+def _write_synthetic(out: Path, layout: str, n: int, size: int, seed: int) -> None:
+    from ..data import export
+    from ..data.records import SALIENCY_CATEGORIES
+    from ..data.synthetic import SyntheticWorld, WorldConfig
+
+    def world(split: str) -> SyntheticWorld:
+        return SyntheticWorld(WorldConfig(seed=seed, image_size=size, split=split))
+
+    if layout == "cub":
+        train, held = world("train"), world("heldout")
+        n_test = max(1, n // 5)
+        export.write_cub_layout(
+            out, [train.captioned_image(i) for i in range(n)], [held.captioned_image(i) for i in range(n_test)],
+            class_names=train.class_names, captions_per_image=train.config.captions_per_image, progress=True,
+        )
+    elif layout == "folder":
+        w = world("train")
+        export.write_caption_folder(out, [w.captioned_image(i) for i in range(n)], progress=True)
+    elif layout == "saliency":
+        w = world("train")
+        export.write_saliency_folder(out, [w.saliency_record(i, "none") for i in range(n)], progress=True)
+    elif layout == "manifest":
+        w = world("train")
+        recs = [w.saliency_record(i, c) for i in range(n) for c in SALIENCY_CATEGORIES]
+        export.write_saliency_manifest(out, recs, progress=True)
+
+
+@app.command("synth")
+def synth(
+    out: Path = typer.Argument(..., help="Output folder (must not exist unless --overwrite)."),
+    n: int = typer.Option(64, "--n", min=1, help="Scenes to render."),
+    size: int = typer.Option(64, "--size", min=16, max=256, help="Image side in pixels."),
+    seed: int = typer.Option(0, "--seed", help="World seed."),
+    layout: str = typer.Option("all", "--layout", help="cub | folder | saliency | manifest | all"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output folder."),
+) -> None:
+    """Render N scenes of the synthetic world and write them in the chosen layout(s).
+
+    The CUB layout holds the train split as train/ and the held-out split (N/5 scenes) as test/; the
+    manifest holds every scene under each of the five text conditions.
+    """
+    layouts = SYNTH_LAYOUTS if layout == "all" else (layout,)
+    if any(name not in SYNTH_LAYOUTS for name in layouts):
+        raise InputError(f"unknown --layout {layout!r}; choose from {', '.join(SYNTH_LAYOUTS)}, all")
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise InputError(f"{out} exists and is not empty (pass --overwrite to replace it)")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out} is a file")
+    with atomic_dir(out) as tmp:  # a crash leaves no half-written data set behind
+        for name in layouts:
+            _write_synthetic(tmp / name if layout == "all" else tmp, name, n, size, seed)
+    typer.echo(f"wrote {n} scenes to {out} ({', '.join(layouts)})")
+    for name in layouts:
+        typer.echo(f"  wordsight data inspect {out / name if layout == 'all' else out}")
+

@@ -450,6 +450,10 @@ class SyntheticWorld:
             out.append(tpl.format(objs=objs, bg=spec.background))
         return out
 
+    def scene_captions(self, index: int) -> list[str]:
+        """The captions of scene ``index`` without rendering it."""
+        return self.captions(self.spec(index), index)
+
     # -- records ----------------------------------------------------------------------------------
     def captioned_image(self, index: int) -> CaptionedImage:
         s = self.scene(index)

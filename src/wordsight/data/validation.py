@@ -1,0 +1,170 @@
+"""Shared pieces of the loaders: a problem collector, cheap file checks and a lazy dataset base.
+
+Loaders check a whole data set when they are opened and raise one ``InputError`` listing every missing
+or corrupt file with its path, instead of failing halfway through an epoch. Opening checks that files
+exist and that image headers parse (cheap); pixels are decoded lazily in ``__getitem__``, where a
+truncated file still fails with an ``InputError`` naming the path.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+from torch.utils.data import Dataset
+
+from ..utils.checks import InputError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+MAX_LISTED_PROBLEMS = 50
+
+
+@dataclass
+class Problem:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass
+class Problems:
+    """Collects (path, message) pairs while a data set is scanned."""
+
+    items: list[Problem] = field(default_factory=list)
+
+    def add(self, path: str | os.PathLike, message: str) -> None:
+        self.items.append(Problem(str(path), message))
+
+    def extend(self, other: "Problems") -> None:
+        self.items.extend(other.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def format(self, title: str, limit: int = MAX_LISTED_PROBLEMS) -> str:
+        lines = [f"{title}: {len(self.items)} problem(s)"]
+        lines += [f"  {p}" for p in self.items[:limit]]
+        if len(self.items) > limit:
+            lines.append(f"  ... and {len(self.items) - limit} more")
+        return "\n".join(lines)
+
+    def raise_if_any(self, title: str) -> None:
+        if self.items:
+            raise InputError(self.format(title))
+
+
+def is_image_name(path: str | os.PathLike) -> bool:
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def image_size(path: Path, problems: Problems) -> Optional[tuple[int, int]]:
+    """(width, height) from the header, or None with a problem recorded (missing, not an image)."""
+    if not path.is_file():
+        problems.add(path, "missing image file")
+        return None
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        problems.add(path, f"not a readable image ({exc.__class__.__name__})")
+        return None
+
+
+def read_grey_map(path: Path) -> np.ndarray:
+    """A greyscale map file as float64 [H, W] in [0, 1] (8-bit maps divided by 255, 16-bit by 65535).
+
+    RGB maps are converted to luminance, as PIL's "L" mode does.
+    """
+    if not path.is_file():
+        raise InputError(f"map not found: {path}")
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.mode.startswith("I;16") or im.mode == "I":
+                return np.asarray(im, dtype=np.float64) / 65535.0
+            return np.asarray(im.convert("L"), dtype=np.float64) / 255.0
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise InputError(f"cannot read map {path}: {exc}") from exc
+
+
+def check_map(path: Path, want_size: Optional[tuple[int, int]], kind: str, problems: Problems) -> None:
+    """Record a problem when a map is unreadable, differs in size from its image, or is all zero."""
+    try:
+        arr = read_grey_map(path)
+    except InputError as exc:
+        problems.add(path, f"{kind} is missing or not a readable image ({str(exc).split(': ')[0]})")
+        return
+    h, w = arr.shape
+    if want_size is not None and (w, h) != tuple(want_size):
+        problems.add(path, f"{kind} is {w}x{h} but its image is {want_size[0]}x{want_size[1]}")
+    if not np.any(arr > 0):
+        problems.add(path, f"{kind} is all zero")
+
+
+def list_files(folder: Path) -> list[Path]:
+    """Visible files of a folder, sorted (hidden files such as .DS_Store are skipped)."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+def check_points_inside(points: Any, size: tuple[int, int], path: Path, problems: Problems) -> None:
+    """Record a problem naming how many fixations fall outside a ``size`` = (width, height) image."""
+    w, h = size
+    x, y = np.asarray(points.x), np.asarray(points.y)
+    outside = int(np.sum((x < 0) | (x >= w) | (y < 0) | (y >= h)))
+    if outside:
+        problems.add(path, f"{outside} of {len(x)} fixations lie outside the {w}x{h} image")
+
+
+class LazyDataset(Dataset):
+    """A sequence of records whose images load on access. Subclasses fill ``self.items`` and ``_load``.
+
+    ``strict=True`` raises one ``InputError`` listing all problems found on open; ``strict=False`` keeps
+    the usable items and leaves the problems in ``self.problems`` (``wordsight data inspect`` uses it).
+    """
+
+    layout: str = ""
+
+    def __init__(self, root: str | os.PathLike, strict: bool = True):
+        self.root = Path(root)
+        self.strict = strict
+        self.problems = Problems()
+        self.items: list[Any] = []
+        if not self.root.exists():
+            raise InputError(f"data folder not found: {self.root}")
+
+    def _finish(self) -> None:
+        if self.strict:
+            self.problems.raise_if_any(f"{self.layout} data set at {self.root}")
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int):
+        if not -len(self.items) <= index < len(self.items):
+            raise IndexError(index)
+        return self._load(self.items[index])
+
+    def __iter__(self) -> Iterable:
+        for i in range(len(self)):
+            yield self[i]
+
+    def _load(self, item: Any):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def summary(self) -> dict:
+        """Counts for ``wordsight data inspect``."""
+        return {"layout": self.layout, "items": len(self.items), "problems": len(self.problems)}

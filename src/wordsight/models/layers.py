@@ -1,0 +1,115 @@
+"""Shared building blocks for the GAN generators and discriminators.
+
+The DF-GAN blocks follow Tao et al., "DF-GAN: A Simple and Effective Baseline for Text-to-Image
+Synthesis" (CVPR 2022), section 3.3 (deep text-image fusion block) and the official 2022 code
+(tobran/DF-GAN, ``code/models/GAN.py``). Every block is memory-format agnostic (no ``.view`` on
+feature maps), so models run unchanged under ``channels_last``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["Affine", "DFBlock", "DFUpBlock", "ResidualDownBlock", "pyramid_channels"]
+
+
+def pyramid_channels(nf: int, image_size: int, max_multiplier: int = 8) -> list[int]:
+    """Channel widths from the highest to the lowest resolution level: nf * min(2**i, 8).
+
+    DF-GAN uses log2(size) - 1 levels, i.e. 4x4 up to ``image_size`` (``get_G_in_out_chs``): 64 px gives
+    [1, 2, 4, 8, 8] * nf for the discriminator and the reverse for the generator.
+    """
+    if image_size < 8 or image_size & (image_size - 1):
+        raise ValueError(f"image_size must be a power of two >= 8, got {image_size}")
+    levels = int(image_size).bit_length() - 2  # log2(size) - 1
+    return [nf * min(2**i, max_multiplier) for i in range(levels)]
+
+
+class Affine(nn.Module):
+    """Channel-wise affine transformation conditioned on a vector (DF-GAN eq. 1-2).
+
+    gamma = MLP_gamma(c), beta = MLP_beta(c); out = gamma * x + beta, with each MLP
+    Linear(cond_dim, C) - ReLU - Linear(C, C). The last layers start at gamma = 1, beta = 0 so the block
+    is the identity at initialisation, as in the official code.
+    """
+
+    def __init__(self, cond_dim: int, num_features: int):
+        super().__init__()
+        self.fc_gamma = nn.Sequential(nn.Linear(cond_dim, num_features), nn.ReLU(inplace=True), nn.Linear(num_features, num_features))
+        self.fc_beta = nn.Sequential(nn.Linear(cond_dim, num_features), nn.ReLU(inplace=True), nn.Linear(num_features, num_features))
+        nn.init.zeros_(self.fc_gamma[2].weight)
+        nn.init.ones_(self.fc_gamma[2].bias)
+        nn.init.zeros_(self.fc_beta[2].weight)
+        nn.init.zeros_(self.fc_beta[2].bias)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        gamma = self.fc_gamma(cond)[:, :, None, None]
+        beta = self.fc_beta(cond)[:, :, None, None]
+        return torch.addcmul(beta, gamma, x)  # beta + gamma * x, one fused kernel
+
+
+class DFBlock(nn.Module):
+    """Deep fusion block: Affine -> LeakyReLU(0.2) -> Affine -> LeakyReLU(0.2) (DF-GAN fig. 4, ``DFBLK``)."""
+
+    def __init__(self, cond_dim: int, num_features: int):
+        super().__init__()
+        self.affine0 = Affine(cond_dim, num_features)
+        self.affine1 = Affine(cond_dim, num_features)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        h = F.leaky_relu(self.affine0(x, cond), 0.2, inplace=True)
+        return F.leaky_relu(self.affine1(h, cond), 0.2, inplace=True)
+
+
+class DFUpBlock(nn.Module):
+    """Generator block (``G_Block``): nearest x2 upsampling, then a residual branch
+    DFBlock -> conv3x3 -> DFBlock -> conv3x3, plus a 1x1 shortcut conv when the width changes."""
+
+    def __init__(self, cond_dim: int, in_ch: int, out_ch: int, upsample: bool = True):
+        super().__init__()
+        self.upsample = upsample
+        self.fuse1 = DFBlock(cond_dim, in_ch)
+        self.c1 = nn.Conv2d(in_ch, out_ch, 3, 1, 1)
+        self.fuse2 = DFBlock(cond_dim, out_ch)
+        self.c2 = nn.Conv2d(out_ch, out_ch, 3, 1, 1)
+        self.c_sc = nn.Conv2d(in_ch, out_ch, 1, 1, 0) if in_ch != out_ch else None
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        if self.upsample:
+            x = F.interpolate(x, scale_factor=2, mode="nearest")
+        shortcut = self.c_sc(x) if self.c_sc is not None else x
+        h = self.c1(self.fuse1(x, cond))
+        h = self.c2(self.fuse2(h, cond))
+        return shortcut + h
+
+
+class ResidualDownBlock(nn.Module):
+    """Discriminator block (``D_Block``): x -> avgpool(shortcut(x)) + gamma * residual(x).
+
+    Residual branch: conv4x4 stride 2 (conv3x3 without downsampling) -> LeakyReLU(0.2) -> conv3x3 -> LeakyReLU(0.2), no biases. The scalar
+    gamma starts at 0, so at initialisation each block passes only its (pooled) shortcut. The official code
+    always builds the 1x1 shortcut conv but uses it only when widths differ; we build it only then, which
+    leaves no unused parameters (important for gradient synchronisation across processes).
+    """
+
+    def __init__(self, in_ch: int, out_ch: int, downsample: bool = True):
+        super().__init__()
+        self.downsample = downsample
+        self.conv_r = nn.Sequential(
+            nn.Conv2d(in_ch, out_ch, 4, 2, 1, bias=False) if downsample else nn.Conv2d(in_ch, out_ch, 3, 1, 1, bias=False),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(out_ch, out_ch, 3, 1, 1, bias=False),
+            nn.LeakyReLU(0.2, inplace=True),
+        )
+        self.conv_s = nn.Conv2d(in_ch, out_ch, 1, 1, 0) if in_ch != out_ch else None
+        self.gamma = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        res = self.conv_r(x)
+        if self.conv_s is not None:
+            x = self.conv_s(x)
+        if self.downsample:
+            x = F.avg_pool2d(x, 2)
+        return x + self.gamma * res

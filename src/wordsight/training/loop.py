@@ -1,0 +1,473 @@
+"""The one training loop for every GAN system, on HF Accelerate.
+
+    result = train(cfg, "dfgan", RandomCaptionData(64, 16, 16), "runs")      # runs/00000-dfgan-random/
+    result = train(cfg, "dfgan", data, "runs", resume="latest")             # continue exactly
+
+Per step s (in every process r): seed torch/numpy/random with (seed, s, r); fetch the micro-batches of
+step s; for each phase of the objective (D then G): forward under autocast, backward, average gradients
+across processes, check losses and gradients for NaN/inf (skip the update if any), clip, step; then the
+LR schedules and the generator EMA. Data and noise are functions of (seed, step), so a run resumed from
+``checkpoint-s`` continues exactly as the uninterrupted run would have.
+
+Why gradients are averaged by hand rather than through DDP (``accelerator.prepare``): GAN objectives
+call D several times per backward and MA-GP-style penalties need double backward, which DDP does not
+support. Accelerate still provides the process group (gloo on CPU, NCCL on GPUs), devices and
+collectives, so the same code runs under ``torchrun`` and ``accelerate launch``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import math
+import os
+import signal
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import broadcast, broadcast_object_list, gather_object
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..config import ConfigError, config_to_dict, save_config
+from ..hub import save_pretrained
+from ..utils.checks import InputError
+from ..utils.seed import get_rng_state, seed_everything, set_rng_state
+from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from .config import TrainConfig, resolve_optimizers
+from .data import as_batch_source, mix_seed
+from .ema import make_ema, update_ema
+from .objective import GANObjective, Phase, build_objective
+from .rundir import MetricsLogger, make_run_dir, plot_loss_curves, resolve_resume, save_sample_grid, truncate_metrics
+
+log = logging.getLogger(__name__)
+
+
+class NonFiniteTrainingError(RuntimeError):
+    """Too many consecutive steps with NaN/inf losses or gradients."""
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    objective: GANObjective = dataclasses.field(repr=False)
+    ema: nn.Module = dataclasses.field(repr=False)
+    stopped_by: str  # "steps", "time", "SIGINT" or "SIGTERM"
+    skipped_steps: dict[str, int]
+
+
+def train(
+    cfg: TrainConfig,
+    system: str | GANObjective | None = None,
+    data: Any = None,
+    run_dir: str | os.PathLike = "runs",
+    resume: str | os.PathLike | None = None,
+    desc: str | None = None,
+) -> TrainResult:
+    """Train ``system`` (a registered name, default ``cfg.system``, or a built objective) on ``data``.
+
+    Args:
+        cfg: the training config.
+        system: registry name (built from ``cfg.model``) or a :class:`GANObjective` instance.
+        data: a map-style dataset of sample dicts, an iterable of batch dicts or an object with
+            ``batch(step, rank, world_size)`` (see :mod:`wordsight.training.data`).
+        run_dir: the folder holding numbered runs; a new run goes to ``run_dir/<id>-<desc>/``.
+        resume: ``"latest"`` (newest checkpoint of the newest run under ``run_dir``) or a checkpoint or run
+            folder; training continues in that run folder.
+        desc: run folder suffix (default ``<system>-<data name>``).
+    Returns:
+        A :class:`TrainResult` with the run folder, final step, objective and EMA generator.
+    """
+    if data is None:
+        raise InputError("train: no training data given")
+    return Trainer(cfg, system, data, Path(run_dir), resume, desc).run()
+
+
+def _lr_factor(cfg: TrainConfig):
+    """Multiplier of the base learning rate at step s: linear warm-up, then constant/linear/cosine decay."""
+
+    def factor(step: int) -> float:
+        if step < cfg.warmup_steps:
+            return (step + 1) / cfg.warmup_steps
+        if cfg.lr_schedule == "constant":
+            return 1.0
+        span = max(1, cfg.steps - cfg.warmup_steps)
+        progress = min(1.0, (step - cfg.warmup_steps) / span)
+        return 1.0 - progress if cfg.lr_schedule == "linear" else 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return factor
+
+
+class Trainer:
+    """State of one training run; :meth:`run` is the loop. Use :func:`train` rather than this class."""
+
+    def __init__(self, cfg: TrainConfig, system, data, root: Path, resume, desc: str | None):
+        # cpu=True also when no accelerator exists: that is how Accelerate picks MULTI_CPU (gloo) under torchrun
+        use_cpu = cfg.device == "cpu" or not torch.accelerator.is_available()
+        self.accelerator = Accelerator(cpu=use_cpu, mixed_precision="no")
+        self.device = self.accelerator.device
+        self.rank, self.world = self.accelerator.process_index, self.accelerator.num_processes
+        self.is_main = self.accelerator.is_main_process
+        _check_precision(cfg, self.device)
+        _set_determinism(cfg.deterministic, self.device)
+        seed_everything(mix_seed("init", cfg.seed))  # identical initial weights in every process
+        self.objective = build_objective(cfg.system if system is None else system, cfg.model) if not isinstance(system, GANObjective) else system
+        self.opt_cfgs = resolve_optimizers(cfg, self.objective.optimizer_defaults())
+        self.cfg = self._resolved_config(cfg)
+        self._place_networks()
+        self.optimizers, self.params = self._make_optimizers()
+        self.schedulers = {n: torch.optim.lr_scheduler.LambdaLR(o, _lr_factor(cfg)) for n, o in self.optimizers.items()}
+        fp16 = cfg.mixed_precision == "fp16"
+        self.scalers = {n: torch.amp.GradScaler(self.device.type) for n in self.optimizers} if fp16 else {}
+        self.ema = make_ema(self.objective.generator)
+        self.source = as_batch_source(data, cfg.batch_size, cfg.seed)
+        self.step, self.skipped, self.bad_streak = 0, {p.name: 0 for p in self.objective.phases}, 0
+        self.run_dir = self._open_run_dir(root, resume, desc or f"{cfg.system if system is None or isinstance(system, GANObjective) else system}-{_data_name(data)}")
+        self.logger = MetricsLogger(self.run_dir, cfg.tensorboard) if self.is_main else None
+        self._fixed = self._fixed_sample_inputs() if self.is_main else None
+        self._signal: str | None = None
+        self._reset_window()
+
+    # ---- setup ------------------------------------------------------------------------------------
+    def _resolved_config(self, cfg: TrainConfig) -> TrainConfig:
+        model_cfg = getattr(self.objective, "cfg", None)
+        model = config_to_dict(model_cfg) if dataclasses.is_dataclass(model_cfg) else dict(cfg.model)
+        opts = {n: config_to_dict(o) for n, o in self.opt_cfgs.items()}
+        return dataclasses.replace(cfg, model=model, optimizers=opts)
+
+    def _place_networks(self) -> None:
+        self.objective.to(self.device)
+        if self.cfg.channels_last:
+            self.objective.to(memory_format=torch.channels_last)
+        if self.world > 1:  # a caller-built objective may differ per process: take process 0's weights
+            with torch.no_grad():
+                for t in list(self.objective.parameters()) + list(self.objective.buffers()):
+                    t.copy_(broadcast(t.detach().clone(), from_process=0))
+
+    def _make_optimizers(self):
+        groups = self.objective.optimizer_params()
+        if set(groups) != set(self.opt_cfgs):
+            raise ConfigError(f"objective optimizers {sorted(groups)} do not match its defaults {sorted(self.opt_cfgs)}")
+        optimizers, params = {}, {}
+        for name, ps in groups.items():
+            o = self.opt_cfgs[name]
+            params[name] = [p for p in ps if p.requires_grad]
+            optimizers[name] = torch.optim.Adam(params[name], lr=o.lr, betas=tuple(o.betas), eps=o.eps, weight_decay=o.weight_decay)
+        return optimizers, params
+
+    def _open_run_dir(self, root: Path, resume, desc: str) -> Path:
+        paths: list[Any] = [None, None]
+        if self.is_main:
+            ckpt = resolve_resume(root, str(resume)) if resume is not None else None
+            run = ckpt.parent if ckpt is not None else make_run_dir(root, desc)
+            save_config(self.cfg, run / "config.yaml")
+            paths = [str(run), str(ckpt) if ckpt else None]
+        if self.world > 1:
+            broadcast_object_list(paths, from_process=0)
+        run, ckpt = Path(paths[0]), paths[1]
+        if ckpt is not None:
+            self._restore(Path(ckpt))
+            if self.is_main:
+                truncate_metrics(run, self.step)
+        return run
+
+    def _fixed_sample_inputs(self) -> tuple[dict[str, torch.Tensor], torch.Tensor, list[str] | None]:
+        """Conditions (and captions) of the first ``num_samples`` training samples, and fixed noise."""
+        n, conds, captions, step = self.cfg.num_samples, [], [], 0
+        while sum(c[next(iter(c))].shape[0] for c in conds) < n and step < n:
+            batch = self.source.batch(step, 0, 1)
+            conds.append(self.objective.conditions(batch))
+            captions.extend(batch.get("captions", []) if isinstance(batch.get("captions"), list) else [])
+            step += 1
+        cond = {k: torch.cat([c[k] for c in conds])[:n].to(self.device) for k in conds[0]}
+        n = next(iter(cond.values())).shape[0]
+        noise = self.objective.sample_noise(n, torch.Generator().manual_seed(mix_seed("sample-noise", self.cfg.seed))).to(self.device)
+        return cond, noise, (captions[:n] if len(captions) >= n else None)
+
+    # ---- checkpoints --------------------------------------------------------------------------
+    def _restore(self, folder: Path) -> None:
+        state = load_checkpoint(folder, self.objective.networks(), self.ema)
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+            _match_state_layout(opt)
+        for name, sched in self.schedulers.items():
+            sched.load_state_dict(state["schedulers"][name])
+        for name, scaler in self.scalers.items():
+            scaler.load_state_dict(state["scalers"][name])
+        rng = state.get("rng", [])
+        if self.rank < len(rng):
+            set_rng_state(rng[self.rank])
+        self.step, self.skipped, self.bad_streak = int(state["step"]), dict(state["skipped"]), int(state["bad_streak"])
+        if int(state.get("world_size", self.world)) != self.world and self.is_main:
+            log.warning("resuming a %s-process checkpoint with %d processes: the data order will differ", state["world_size"], self.world)
+        if self.is_main:
+            log.info("resumed from %s at step %d", folder, self.step)
+
+    def _checkpoint(self) -> Path | None:
+        if self.world > 1:
+            self._check_replicas()
+        rng = gather_object([get_rng_state()]) if self.world > 1 else [get_rng_state()]
+        path = None
+        if self.is_main:
+            state = {
+                "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
+                "schedulers": {n: s.state_dict() for n, s in self.schedulers.items()},
+                "scalers": {n: s.state_dict() for n, s in self.scalers.items()},
+                "rng": rng,
+                "skipped": self.skipped,
+                "bad_streak": self.bad_streak,
+                "world_size": self.world,
+            }
+            path = save_checkpoint(self.run_dir, self.step, self.objective.networks(), self.ema, state, self.cfg, self.cfg.keep_last)
+        self.accelerator.wait_for_everyone()
+        return path
+
+    def _check_replicas(self) -> None:
+        """All processes must hold bit-identical weights; a mismatch means gradient sync broke."""
+        prints = gather_object([weights_fingerprint(self.objective)])
+        if len(set(prints)) != 1:
+            raise RuntimeError(f"process replicas diverged at step {self.step}: weight fingerprints {prints}")
+        if self.is_main:
+            self.logger.log({"step": self.step, "event": "replicas_checked", "replica_fingerprints": prints})
+
+    # ---- the loop ---------------------------------------------------------------------------------
+    def run(self) -> TrainResult:
+        start, stopped_by = time.monotonic(), "steps"
+        bar = tqdm(total=self.cfg.steps, initial=self.step, unit="step", dynamic_ncols=True, disable=not (self.is_main and self.cfg.progress))
+        saved_at = -1
+        with self._signal_handlers():
+            while self.step < self.cfg.steps:
+                self._window_add(self._train_step())
+                self.step += 1
+                bar.update(1)
+                stop = self._should_stop(start)
+                if self.step % self.cfg.log_every == 0 or stop or self.step == self.cfg.steps:
+                    bar.set_postfix(self._log(), refresh=False)
+                if self.step % self.cfg.sample_every == 0 and self.is_main:
+                    self._sample()
+                if self.step % self.cfg.checkpoint_every == 0 or stop:
+                    self._checkpoint()
+                    saved_at = self.step
+                if stop:
+                    stopped_by = stop
+                    break
+        bar.close()
+        self._finish(saved_at)
+        return TrainResult(self.run_dir, self.step, self.objective, self.ema, stopped_by, dict(self.skipped))
+
+    def _finish(self, saved_at: int) -> None:
+        if saved_at != self.step and (self.step > 0 or not list_checkpoints(self.run_dir)):
+            self._checkpoint()
+        if self.is_main:
+            self._sample()
+            plot_loss_curves(self.run_dir, tuple(f"{p.name}/" for p in self.objective.phases))
+            if hasattr(self.ema, "model_type"):
+                save_pretrained(self.ema, self.run_dir / "generator_ema", extra={"step": self.step})
+            self.logger.close()
+        self.accelerator.wait_for_everyone()
+
+    def _train_step(self) -> dict[str, float]:
+        seed_everything(mix_seed("step", self.cfg.seed, self.step, self.rank))  # noise = f(seed, step, rank)
+        accum = self.cfg.grad_accum
+        micro = [self._to_device(self.source.batch(self.step * accum + k, self.rank, self.world)) for k in range(accum)]
+        logs, bad = {}, False
+        for phase in self.objective.phases:
+            phase_logs, ok = self._run_phase(phase, micro)
+            logs.update(phase_logs)
+            bad |= not ok
+        self.objective.end_step()
+        with warnings.catch_warnings():  # a skipped optimizer step is intended; the schedule stays f(step)
+            warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)`")
+            for sched in self.schedulers.values():
+                sched.step()
+        update_ema(self.ema, self.objective.generator, self.cfg.ema_decay)
+        self.bad_streak = self.bad_streak + 1 if bad else 0
+        if self.bad_streak >= self.cfg.max_bad_steps:
+            self._raise_non_finite(logs)
+        return logs
+
+    def _run_phase(self, phase: Phase, micro: list[dict[str, Any]]) -> tuple[dict[str, float], bool]:
+        opt, params, scaler = self.optimizers[phase.optimizer], self.params[phase.optimizer], self.scalers.get(phase.optimizer)
+        opt.zero_grad(set_to_none=True)
+        step_fn = getattr(self.objective, phase.method)
+        sums: dict[str, torch.Tensor] = {}
+        for batch in micro:
+            with self._autocast():
+                out = step_fn(batch)
+            if "loss" not in out:
+                raise KeyError(f"{type(self.objective).__name__}.{phase.method} must return a 'loss' entry, got {sorted(out)}")
+            loss = out["loss"].float() / len(micro)
+            (scaler.scale(loss) if scaler is not None else loss).backward()
+            for k, v in out.items():
+                sums[k] = sums.get(k, 0.0) + v.detach().float() / len(micro)
+        losses_finite = bool(torch.isfinite(torch.stack(list(sums.values()))).all())
+        grads = self._sync_grads(params, losses_finite)
+        if scaler is not None:
+            scaler.unscale_(opt)
+        norm = torch.nn.utils.get_total_norm(grads) if grads else torch.zeros(())
+        ok = losses_finite and bool(torch.isfinite(norm))
+        if ok:
+            if self.cfg.grad_clip is not None:
+                torch.nn.utils.clip_grads_with_norm_(params, self.cfg.grad_clip, norm)
+            scaler.step(opt) if scaler is not None else opt.step()
+        else:
+            self.skipped[phase.name] += 1
+        if scaler is not None:
+            scaler.update()
+        logs = {f"{phase.name}/{k}": float(v) for k, v in sums.items()}
+        logs[f"{phase.name}/grad_norm"] = float(norm)
+        return logs, ok
+
+    def _sync_grads(self, params: list[nn.Parameter], losses_finite: bool) -> list[torch.Tensor]:
+        """Average gradients over processes in one all-reduce; a NaN marker spreads any process's
+        non-finite loss to all, so every process makes the same skip decision."""
+        if self.world == 1:
+            return [p.grad for p in params if p.grad is not None]
+        for p in params:
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+        grads = [p.grad for p in params]
+        marker = torch.zeros(1, device=self.device) if losses_finite else torch.full((1,), float("nan"), device=self.device)
+        flat = torch.cat([g.reshape(-1).float() for g in grads] + [marker])
+        flat = self.accelerator.reduce(flat, reduction="mean")
+        offset = 0
+        for g in grads:
+            g.copy_(flat[offset : offset + g.numel()].view(g.shape))
+            offset += g.numel()
+        if not torch.isfinite(flat[-1]):
+            grads[0].fill_(float("nan"))  # makes the total norm non-finite on every process
+        return grads
+
+    def _raise_non_finite(self, logs: dict[str, float]) -> None:
+        ckpts = list_checkpoints(self.run_dir)
+        last = ckpts[-1][1] if ckpts else "none yet"
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in logs.items())
+        raise NonFiniteTrainingError(
+            f"stopping at step {self.step}: {self.bad_streak} consecutive steps had NaN/inf losses or gradients "
+            f"and were skipped ({shown}). The last good checkpoint is {last}. Try mixed_precision=no, lower "
+            f"learning rates or grad_clip."
+        )
+
+    # ---- helpers ----------------------------------------------------------------------------------
+    def _autocast(self):
+        mp = self.cfg.mixed_precision
+        if mp == "no":
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16 if mp == "bf16" else torch.float16)
+
+    def _to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
+        out = {}
+        for k, v in batch.items():
+            if isinstance(v, torch.Tensor):
+                v = v.to(self.device, non_blocking=True)
+                if self.cfg.channels_last and v.dim() == 4 and v.is_floating_point():
+                    v = v.contiguous(memory_format=torch.channels_last)
+            out[k] = v
+        return out
+
+    def _should_stop(self, start: float) -> str | None:
+        time_up = self.cfg.minutes is not None and time.monotonic() - start >= self.cfg.minutes * 60
+        flags = [1.0 if self._signal == "SIGINT" else 0.0, 1.0 if self._signal == "SIGTERM" else 0.0, float(time_up)]
+        if self.world > 1:  # every process must stop at the same step
+            flags = self.accelerator.reduce(torch.tensor(flags, device=self.device), reduction="sum").tolist()
+        for name, flag in zip(("SIGINT", "SIGTERM", "time"), flags):
+            if flag > 0:
+                return name
+        return None
+
+    @contextlib.contextmanager
+    def _signal_handlers(self) -> Iterator[None]:
+        """SIGINT/SIGTERM finish the current step, save a checkpoint and return; a second one aborts."""
+
+        def handler(signum, frame):
+            if self._signal is not None:
+                raise KeyboardInterrupt
+            self._signal = signal.Signals(signum).name
+
+        previous = {}
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous[sig] = signal.signal(sig, handler)
+        except ValueError:  # not the main thread: leave handlers alone
+            pass
+        try:
+            yield
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+    def _reset_window(self) -> None:
+        self._win_sums: dict[str, float] = {}
+        self._win_steps, self._win_start = 0, time.monotonic()
+
+    def _window_add(self, logs: dict[str, float]) -> None:
+        for k, v in logs.items():
+            self._win_sums[k] = self._win_sums.get(k, 0.0) + v
+        self._win_steps += 1
+
+    def _log(self) -> dict[str, str]:
+        elapsed = max(time.monotonic() - self._win_start, 1e-9)
+        images = self._win_steps * self.cfg.batch_size * self.cfg.grad_accum * self.world
+        record: dict[str, Any] = {"step": self.step, "img_per_s": images / elapsed}
+        record.update({k: v / max(self._win_steps, 1) for k, v in self._win_sums.items()})
+        record.update({f"lr/{n}": s.get_last_lr()[0] for n, s in self.schedulers.items()})
+        record.update({f"skipped/{n}": c for n, c in self.skipped.items()})
+        self._reset_window()
+        if self.is_main:
+            self.logger.log(record)
+        postfix = {p.name: f"{record.get(f'{p.name}/loss', float('nan')):.3f}" for p in self.objective.phases}
+        postfix["img/s"] = f"{record['img_per_s']:.1f}"
+        return postfix
+
+    @torch.no_grad()
+    def _sample(self) -> None:
+        cond, noise, captions = self._fixed
+        images = self.objective.sample(self.ema, cond, noise).float()
+        grid = save_sample_grid(images, self.run_dir / "samples" / f"step-{self.step:06d}.png", captions)
+        self.logger.log_image("samples", grid, self.step)
+
+
+# ---- module-level helpers -------------------------------------------------------------------------
+def _data_name(data: Any) -> str:
+    return str(getattr(data, "name", type(data).__name__.lower()))
+
+
+def _check_precision(cfg: TrainConfig, device: torch.device) -> None:
+    if cfg.mixed_precision == "fp16" and device.type != "cuda":
+        raise ConfigError("mixed_precision=fp16 needs a GPU; use bf16 (or no) on a CPU")
+
+
+def _set_determinism(deterministic: bool, device: torch.device) -> None:
+    """Set once per run (these are process-wide switches)."""
+    if not deterministic:
+        return
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
+
+
+def _match_state_layout(opt: torch.optim.Optimizer) -> None:
+    """Give loaded optimizer state the memory format of its parameter (channels_last), so the resumed
+    update runs the same kernels, and rounds the same way, as the uninterrupted run."""
+    for p, st in opt.state.items():
+        for k, v in st.items():
+            if isinstance(v, torch.Tensor) and v.shape == p.shape and v.stride() != p.stride():
+                st[k] = torch.empty_like(p).copy_(v)
+
+
+def weights_fingerprint(module: nn.Module) -> str:
+    """A hash of all weights' bytes (used to check that processes hold identical replicas)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name, t in module.state_dict().items():
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:16]

@@ -1,0 +1,96 @@
+"""What a GAN system gives the training loop: networks, optimizer defaults and two loss functions.
+
+The loop knows nothing about architectures. A system subclasses :class:`GANObjective`, registers itself in
+:data:`SYSTEMS` and implements ``d_step``/``g_step`` (a batch dict in, a dict of loss tensors out, with the
+key ``"loss"`` holding what to minimise); the loop does backward, gradient sync, NaN checks, optimizer
+steps, EMA and checkpoints. Adding a system touches no central if/else:
+
+    @SYSTEMS.register("mygan")
+    class MyGAN(GANObjective):
+        config_cls = MyGANConfig
+        ...
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from ..config import ConfigError, config_from_dict
+from ..utils.registry import Registry
+from .config import OptimizerConfig
+
+
+@dataclass
+class Phase:
+    """One alternating update: call ``objective.<method>(batch)``, backward ``"loss"``, step ``optimizer``."""
+
+    name: str
+    method: str
+    optimizer: str
+
+
+class GANObjective(nn.Module):
+    """Base class for systems. Subclasses set ``config_cls`` and implement the members below.
+
+    * ``networks()`` -> {name: module} for every trained module (saved in checkpoints under that name);
+    * ``generator`` -> the module whose EMA copy is used for samples and evaluation;
+    * ``optimizer_params()`` -> {optimizer name: parameters}; ``optimizer_defaults()`` -> published settings;
+    * ``phases`` -> the updates of one training step, in order (default: D then G);
+    * ``d_step(batch)`` / ``g_step(batch)`` -> {"loss": scalar, other logged terms...};
+    * ``sample(generator, conditions, noise)`` -> images in [-1, 1] for the sample grid;
+    * ``sample_noise(n, generator)`` -> the fixed noise of the sample grid.
+    """
+
+    config_cls: ClassVar[type]
+    phases: ClassVar[tuple[Phase, ...]] = (Phase("d", "d_step", "d"), Phase("g", "g_step", "g"))
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> "GANObjective":
+        """Build the system's networks from its config (an instance of ``config_cls``)."""
+        raise NotImplementedError
+
+    def networks(self) -> dict[str, nn.Module]:
+        raise NotImplementedError
+
+    @property
+    def generator(self) -> nn.Module:
+        raise NotImplementedError
+
+    def optimizer_params(self) -> dict[str, list[nn.Parameter]]:
+        raise NotImplementedError
+
+    def optimizer_defaults(self) -> dict[str, OptimizerConfig]:
+        raise NotImplementedError
+
+    def sample(self, generator: nn.Module, conditions: dict[str, torch.Tensor], noise: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def sample_noise(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        raise NotImplementedError
+
+    def conditions(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """The part of a batch the generator is conditioned on (kept fixed for the sample grid)."""
+        raise NotImplementedError
+
+    def end_step(self) -> None:
+        """Called after every training step; drop per-step caches here."""
+
+
+SYSTEMS: Registry[type[GANObjective]] = Registry("training system", base=GANObjective)
+
+
+def build_objective(name: str, model_config: dict | Any) -> GANObjective:
+    """Build a registered system from its ``model`` config (a mapping checked by its ``config_cls``)."""
+    cls = SYSTEMS.get(name)
+    if dataclasses.is_dataclass(model_config):
+        cfg = model_config
+    elif isinstance(model_config, dict):
+        cfg = config_from_dict(cls.config_cls, model_config)
+    else:
+        raise ConfigError(f"model config for {name!r} must be a mapping, got {model_config!r}")
+    return cls.from_config(cfg)

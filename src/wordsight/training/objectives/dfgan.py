@@ -1,0 +1,140 @@
+"""DF-GAN training objective (Tao et al., CVPR 2022, section 3.4; official ``code/lib/modules.py``).
+
+One D step reuses a single pass over the real images for three terms, as the official code does:
+
+    L_D = hinge_real(D(x, e)) + (hinge_fake(D(G(z, e), e)) + hinge_fake(D(x_mis, e))) / 2 + MA-GP
+    L_G = -D(G(z, e), e)
+
+where x_mis pairs each real image's features with the next sample's sentence and MA-GP is
+k * E||grad_(x, e) D(x, e)||^p with k = 2, p = 6 (eq. 3). The fake images of the D step are kept (with
+their graph) and reused by the G step, so G runs forward once per iteration, again as in the official code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import torch
+from torch import nn
+
+from ...config import ConfigError
+from ...losses.adversarial import hinge_d_fake, hinge_d_real, hinge_g, ma_gp, mismatched
+from ...models.dfgan import DFDiscriminator, DFGenerator, truncated_noise
+from ...utils.checks import InputError, check_shape
+from ..config import OptimizerConfig
+from ..objective import SYSTEMS, GANObjective
+
+
+@dataclass
+class DFGANConfig:
+    """DF-GAN sizes and loss weights; defaults are the paper's bird config."""
+
+    nf: int = 32
+    z_dim: int = 100
+    sentence_dim: int = 256
+    image_size: int = 64
+    ma_gp_k: float = 2.0
+    ma_gp_p: float = 6.0
+    truncation: float | None = None  # sampling only; the paper's test-time setting is 0.88
+
+    def __post_init__(self) -> None:
+        if self.nf < 1 or self.z_dim < 1 or self.sentence_dim < 1:
+            raise ConfigError(f"model.nf, z_dim and sentence_dim must be >= 1, got {self.nf}, {self.z_dim}, {self.sentence_dim}")
+
+
+@contextlib.contextmanager
+def _frozen(module: nn.Module) -> Iterator[None]:
+    """Skip weight gradients of ``module`` (the G step needs gradients through D, not for D)."""
+    flags = [p.requires_grad for p in module.parameters()]
+    module.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(module.parameters(), flags):
+            p.requires_grad_(flag)
+
+
+@SYSTEMS.register("dfgan")
+class DFGANObjective(GANObjective):
+    """DF-GAN's losses over batches {"images": [B, 3, S, S] in [-1, 1], "sentence": [B, Ds] float}."""
+
+    config_cls = DFGANConfig
+
+    def __init__(self, G: DFGenerator, D: DFDiscriminator, cfg: DFGANConfig):
+        super().__init__()
+        if G.sentence_dim != D.sentence_dim or G.image_size != D.image_size:
+            raise ConfigError(f"generator and discriminator disagree: sentence_dim {G.sentence_dim}/{D.sentence_dim}, image_size {G.image_size}/{D.image_size}")
+        self.G, self.D, self.cfg = G, D, cfg
+        self._fakes: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    @classmethod
+    def from_config(cls, cfg: DFGANConfig) -> "DFGANObjective":
+        G = DFGenerator(nf=cfg.nf, z_dim=cfg.z_dim, sentence_dim=cfg.sentence_dim, image_size=cfg.image_size)
+        D = DFDiscriminator(nf=cfg.nf, sentence_dim=cfg.sentence_dim, image_size=cfg.image_size)
+        return cls(G, D, cfg)
+
+    # ---- what the loop needs -------------------------------------------------------------------
+    def networks(self) -> dict[str, nn.Module]:
+        return {"generator": self.G, "discriminator": self.D}
+
+    @property
+    def generator(self) -> nn.Module:
+        return self.G
+
+    def optimizer_params(self) -> dict[str, list[nn.Parameter]]:
+        return {"d": list(self.D.parameters()), "g": list(self.G.parameters())}
+
+    def optimizer_defaults(self) -> dict[str, OptimizerConfig]:
+        # DF-GAN section 4: Adam, beta1 = 0.0, beta2 = 0.9, lr 1e-4 for G and 4e-4 for D (TTUR)
+        return {"g": OptimizerConfig(lr=1e-4, betas=(0.0, 0.9)), "d": OptimizerConfig(lr=4e-4, betas=(0.0, 0.9))}
+
+    def conditions(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        return {"sentence": batch["sentence"]}
+
+    def sample_noise(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        return truncated_noise(n, self.cfg.z_dim, self.cfg.truncation, generator=generator)
+
+    def sample(self, generator: nn.Module, conditions: dict[str, torch.Tensor], noise: torch.Tensor) -> torch.Tensor:
+        return generator(noise, conditions["sentence"].float())
+
+    def end_step(self) -> None:
+        self._fakes.clear()
+
+    # ---- losses ------------------------------------------------------------------------------
+    def _unpack(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        if "images" not in batch or "sentence" not in batch:
+            raise InputError(f"DF-GAN batches need 'images' and 'sentence'; got keys {sorted(batch)}")
+        size, dim = self.cfg.image_size, self.cfg.sentence_dim
+        dims = check_shape("batch['images']", batch["images"], ["B", 3, size, size])
+        check_shape("batch['sentence']", batch["sentence"], [dims["B"], dim])
+        return batch["images"], batch["sentence"].float()
+
+    def d_step(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        images, sentence = self._unpack(batch)
+        images = images.detach().requires_grad_(True)  # MA-GP differentiates w.r.t. images and sentences
+        sentence = sentence.detach().requires_grad_(True)
+        real_features = self.D.features(images)
+        real_logits = self.D.logits(real_features, sentence)
+        mis_logits = self.D.logits(mismatched(real_features), sentence)
+        z = torch.randn(images.shape[0], self.cfg.z_dim, device=images.device)
+        fake = self.G(z, sentence.detach())
+        self._fakes.append((fake, sentence.detach()))
+        fake_logits = self.D(fake.detach(), sentence.detach())
+        real, mis, fake_term = hinge_d_real(real_logits), hinge_d_fake(mis_logits), hinge_d_fake(fake_logits)
+        gp = ma_gp(real_logits, (images, sentence), k=self.cfg.ma_gp_k, p=self.cfg.ma_gp_p)
+        loss = real + (fake_term + mis) / 2.0 + gp
+        return {"loss": loss, "d_real": real, "d_fake": fake_term, "d_mismatch": mis, "ma_gp": gp}
+
+    def g_step(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        if self._fakes:  # the D step's fakes for this micro-batch, in order
+            fake, sentence = self._fakes.pop(0)
+        else:
+            _, sentence = self._unpack(batch)
+            z = torch.randn(sentence.shape[0], self.cfg.z_dim, device=sentence.device)
+            fake = self.G(z, sentence)
+        with _frozen(self.D):
+            logits = self.D(fake, sentence)
+        loss = hinge_g(logits)
+        return {"loss": loss}

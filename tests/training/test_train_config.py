@@ -1,0 +1,47 @@
+import pytest
+
+from wordsight.config import ConfigError, load_config
+from wordsight.training import TrainConfig
+from wordsight.training.config import OptimizerConfig, resolve_optimizers
+from wordsight.training.objective import build_objective
+
+
+def test_yaml_and_overrides_load_into_the_typed_config(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("steps: 50\nbatch_size: 8\nmodel: {nf: 8, image_size: 32}\noptimizers: {d: {lr: 0.0002}}\n")
+    cfg = load_config(TrainConfig, path, ["mixed_precision=no", "model.sentence_dim=16"])
+    assert (cfg.steps, cfg.batch_size, cfg.mixed_precision) == (50, 8, "no")
+    assert cfg.model == {"nf": 8, "image_size": 32, "sentence_dim": 16}
+
+
+def test_misspelled_keys_list_the_valid_ones(tmp_path):
+    with pytest.raises(ConfigError, match="valid keys:.*batch_size"):
+        load_config(TrainConfig, None, ["batchsize=3"])
+    with pytest.raises(ConfigError, match="valid keys:.*image_size"):
+        build_objective("dfgan", {"imagesize": 16})
+
+
+def test_invalid_values_are_rejected():
+    with pytest.raises(ConfigError, match="ema_decay"):
+        TrainConfig(ema_decay=1.0)
+    with pytest.raises(ConfigError, match="batch_size"):
+        TrainConfig(batch_size=0)
+    with pytest.raises(ConfigError, match="not one of"):
+        load_config(TrainConfig, None, ["mixed_precision=fp8"])
+
+
+def test_yaml_booleans_for_mixed_precision_mean_off_and_bf16(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("mixed_precision: no\n")
+    assert load_config(TrainConfig, path).mixed_precision == "no"
+    assert load_config(TrainConfig, None, ["mixed_precision=true"]).mixed_precision == "bf16"
+
+
+def test_optimizer_settings_merge_field_by_field_over_the_system_defaults():
+    defaults = {"g": OptimizerConfig(lr=1e-4, betas=(0.0, 0.9)), "d": OptimizerConfig(lr=4e-4, betas=(0.0, 0.9))}
+    cfg = TrainConfig(optimizers={"d": {"lr": 2e-4}})
+    resolved = resolve_optimizers(cfg, defaults)
+    assert resolved["d"].lr == 2e-4 and resolved["d"].betas == (0.0, 0.9)
+    assert resolved["g"].lr == 1e-4
+    with pytest.raises(ConfigError, match="unknown optimizer 'text'"):
+        resolve_optimizers(TrainConfig(optimizers={"text": {"lr": 1.0}}), defaults)
