@@ -1,7 +1,51 @@
-"""`wordsight generate`."""
+"""`wordsight generate [MODEL] CAPTION... [-n 8] [--seed 0] [--out grid.png] [--interpolate A B]`."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-app = typer.Typer(help="generate commands.", no_args_is_help=True)
+from ..utils.checks import InputError
+
+
+def generate(
+    args: list[str] = typer.Argument(..., help="[MODEL_DIR] then one or more captions; without MODEL_DIR the shipped model is used."),
+    n: int = typer.Option(8, "-n", "--num-images", min=1, help="Images per caption."),
+    seed: int = typer.Option(0, help="Noise seed (same seed, same images)."),
+    out: Path = typer.Option(Path("generated.png"), help="Output grid PNG (a folder of single images is written beside it with --save-each)."),
+    truncation: float = typer.Option(None, help="Truncated noise scale in (0, 1] (DF-GAN uses 0.88)."),
+    interpolate: bool = typer.Option(False, "--interpolate", help="Write the GAN-INT strip between exactly two captions."),
+    steps: int = typer.Option(8, help="Images in the --interpolate strip."),
+    save_each: bool = typer.Option(False, help="Also write every image as its own PNG."),
+) -> None:
+    """Generate images from captions with a trained text-to-image pipeline."""
+    import torch
+
+    from ..pipelines.text_to_image import TextToImage
+    from ..utils.images import captioned_grid
+
+    model = None
+    if args and Path(args[0]).is_dir():
+        model, args = args[0], args[1:]
+    if not args:
+        raise InputError("give at least one caption")
+    pipe = TextToImage.from_pretrained(model)
+    gen = torch.Generator().manual_seed(seed)
+    if interpolate:
+        if len(args) != 2:
+            raise InputError(f"--interpolate needs exactly two captions, got {len(args)}")
+        res = pipe.interpolate(args[0], args[1], steps=steps, generator=gen)
+        ncols = steps
+    else:
+        res = pipe(args, num_images=n, generator=gen, truncation=truncation)
+        ncols = min(n, 8) if len(args) == 1 else n
+    cell = max(96, res.images.shape[-1])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    captioned_grid(res.to_pil(), res.captions, ncols=ncols, cell=cell, text_h=36).save(out)
+    if save_each:
+        folder = out.with_suffix("")
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, im in enumerate(res.to_pil()):
+            im.save(folder / f"{i:04d}.png")
+    typer.echo(f"wrote {out} ({res.images.shape[0]} images)")

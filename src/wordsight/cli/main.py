@@ -10,7 +10,7 @@ from .. import __version__
 from ..config import ConfigError
 from ..utils.checks import InputError
 from ..utils.registry import RegistryError
-from . import bench, data, evaluate, generate, manipulate, quickstart, saliency, serve, train
+from . import ablate, bench, data, evaluate, generate, manipulate, quickstart, saliency, serve, train
 
 app = typer.Typer(
     name="wordsight",
@@ -36,12 +36,13 @@ def _root(
 
 app.add_typer(data.app, name="data")
 app.add_typer(train.app, name="train")
-app.add_typer(generate.app, name="generate")
+app.command("generate")(generate.generate)
 app.add_typer(manipulate.app, name="manipulate")
 app.add_typer(saliency.app, name="saliency")
 app.add_typer(evaluate.app, name="evaluate")
 app.add_typer(bench.app, name="bench")
 app.add_typer(serve.app, name="serve")
+app.add_typer(ablate.app, name="ablate")
 app.command("quickstart")(quickstart.quickstart)
 
 USER_ERRORS = (InputError, ConfigError, RegistryError, FileNotFoundError)

@@ -37,6 +37,7 @@ class TrainConfig:
     system: str = "dfgan"
     model: dict[str, Any] = field(default_factory=dict)
     optimizers: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)  # data-source options (synthetic: world keys, num_scenes)
     batch_size: int = 32
     steps: int = 10_000
     minutes: float | None = None  # time budget; training stops at whichever of steps/minutes comes first

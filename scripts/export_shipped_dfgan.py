@@ -1,0 +1,51 @@
+"""Export the EMA generator of the newest shipped-DF-GAN run into src/wordsight/assets/dfgan_synthetic/.
+
+    scripts/train_shipped_dfgan.sh            # train or resume (MINUTES=60 by default)
+    .venv/bin/python scripts/export_shipped_dfgan.py
+
+Writes the pipeline folder and eval.json (oracle accuracy on 256 test and 256 held-out captions).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> int:
+    from wordsight.cli.quickstart import evaluation_captions, oracle_accuracy
+    import yaml
+
+    from wordsight.hub import load_weights
+    from wordsight.models.dfgan import DFGenerator
+    from wordsight.pipelines.text_to_image import SHIPPED_DIR, TextToImage
+    from wordsight.text.minilm import MiniLMEncoder
+    from wordsight.training.checkpoint import list_checkpoints
+
+    runs = sorted((ROOT / "runs" / "shipped-dfgan").glob("*-*"))
+    if not runs:
+        print("no run under runs/shipped-dfgan; run scripts/train_shipped_dfgan.sh first", file=sys.stderr)
+        return 2
+    run = runs[-1]
+    ckpts = list_checkpoints(run)
+    if not ckpts:
+        print(f"no complete checkpoint in {run}", file=sys.stderr)
+        return 2
+    step, ckpt = ckpts[-1]
+    # the EMA weights of the newest complete checkpoint (the run may still be training)
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    generator = DFGenerator(**{k: cfg["model"][k] for k in ("nf", "z_dim", "sentence_dim", "image_size") if k in cfg["model"]})
+    generator.load_state_dict(load_weights(ckpt / "generator_ema.safetensors"))
+    pipe = TextToImage(generator.eval(), MiniLMEncoder(), {"name": "minilm"})
+    acc = oracle_accuracy(pipe, evaluation_captions(256))
+    pipe.save_pretrained(SHIPPED_DIR, extra={"trained_steps": step, "source_run": run.name})
+    (SHIPPED_DIR / "eval.json").write_text(json.dumps({"step": step, "oracle_accuracy": acc}, indent=2) + "\n")
+    print(json.dumps({"step": step, "oracle_accuracy": acc}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

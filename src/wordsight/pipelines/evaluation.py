@@ -1,0 +1,480 @@
+"""Evaluate a text-to-image pipeline on a data set: generate from the split's captions, measure, report.
+
+    from wordsight.pipelines import TextToImage
+    from wordsight.pipelines.evaluation import evaluate_text_to_image
+    pipe = TextToImage.from_pretrained("runs/00001-dfgan-synthetic/pipeline")
+    report = evaluate_text_to_image(pipe, "synthetic", ["oracle", "oracle_fid"], n=2000)
+    report.save("runs/eval")          # metrics.json, metrics.md, samples.png
+    print(report.to_markdown())
+
+Metric names are those of ``wordsight.metrics`` (fid, kid, is, r_precision, clip_score, oracle) plus
+``oracle_fid`` and ``oracle_kid``: FID/KID over the synthetic world's oracle CNN features (its 192-d
+penultimate layer), which need no downloaded weights. The generated images are made once, streamed
+batch by batch, and read once by every metric (``evaluate_generation`` does the reading; the oracle
+feature extractor sees the same batches on the way).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+import torch
+from PIL import Image
+from tqdm.auto import tqdm
+
+from .. import __version__
+from ..metrics import (
+    GenerationMetricOptions,
+    FeatureExtractorSpec,
+    OpenClipEncoder,
+    evaluate_generation,
+    frechet_distance,
+    gaussian_statistics,
+    inception_extractor,
+    kernel_inception_distance,
+    list_metrics,
+    module_feature_extractor,
+    reference_statistics,
+    resolve_metrics,
+)
+from ..metrics.features import iter_image_batches
+from ..utils.checks import InputError
+from ..utils.images import captioned_grid, tensor_to_pil, to_uint8
+from ..utils.io import atomic_path, atomic_write_json, atomic_write_text
+from .evaluation_data import SLOT_ATTRIBUTES, EvaluationData, load_evaluation_data
+
+KEY_ORACLE_FID = "oracle_fid"
+KEY_ORACLE_KID_MEAN = "oracle_kid_mean"
+KEY_ORACLE_KID_STD = "oracle_kid_std"
+# FID/KID over the oracle's features: computed here, next to the registry's metrics
+ORACLE_DISTRIBUTION_METRICS = {
+    "oracle_fid": "FID over the synthetic world's oracle features (no downloaded weights)",
+    "oracle_kid": "KID over the synthetic world's oracle features (no downloaded weights)",
+}
+ORACLE_METRICS = ("oracle", *ORACLE_DISTRIBUTION_METRICS)
+ORACLE_RESIZE = "bilinear (antialias) to the oracle's 64x64 input, inside SceneOracle.embed"
+METRICS_JSON, METRICS_MD, SAMPLES_PNG = "metrics.json", "metrics.md", "samples.png"
+
+
+def known_metrics() -> list[str]:
+    return sorted([*list_metrics(), *ORACLE_DISTRIBUTION_METRICS])
+
+
+def split_metric_names(names: Sequence[str] | str) -> tuple[list[str], list[str]]:
+    """Validate ``names`` (a list or "fid,kid"); returns (registry metrics, oracle_fid/oracle_kid).
+
+    Raises InputError listing every known name when one is unknown or none is given.
+    """
+    if isinstance(names, str):
+        names = [n for n in names.split(",")]
+    wanted = [n.strip().lower() for n in names if n.strip()]
+    unknown = [n for n in wanted if n not in known_metrics()]
+    if unknown or not wanted:
+        what = f"unknown metric(s) {unknown}" if unknown else "no metrics requested"
+        raise InputError(f"{what}; known: {', '.join(known_metrics())}")
+    registry = [n for n in dict.fromkeys(wanted) if n not in ORACLE_DISTRIBUTION_METRICS]
+    if registry:
+        resolve_metrics(registry)
+    return registry, [n for n in dict.fromkeys(wanted) if n in ORACLE_DISTRIBUTION_METRICS]
+
+
+# ---------------------------------------------------------------------------------------------------
+# the oracle: slot alignment, attribute reader, feature extractor
+
+
+def align_slots(predicted: Mapping[str, torch.Tensor], target: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Reorder each image's predicted object slots to the order of its target objects.
+
+    The oracle reads objects left to right, but a caption fixes the left-right order of at most two of
+    them ("a star above a circle" fixes none), so slots are matched order-free: for each image the
+    permutation of predicted slots that agrees with the most target (attribute, object) entries wins
+    (ties: the identity first). Target slots holding -1 (no object) are not counted.
+
+    Args:
+        predicted, target: ``color``/``shape``/``size`` -> class ids [N, K].
+    Returns:
+        the predicted slot attributes, permuted, [N, K] each.
+    """
+    k = target[SLOT_ATTRIBUTES[0]].shape[1]
+    perms = torch.tensor(list(itertools.permutations(range(k))))  # [P, K], identity first
+    agree = torch.zeros(target[SLOT_ATTRIBUTES[0]].shape[0], perms.shape[0], dtype=torch.long)
+    for attr in SLOT_ATTRIBUTES:
+        permuted = predicted[attr][:, perms]  # [N, P, K]
+        tgt = target[attr][:, None, :]
+        agree += ((permuted == tgt) & (tgt != -1)).sum(-1)
+    best = perms[agree.argmax(dim=1)]  # argmax returns the first maximum: identity wins ties
+    return {attr: torch.gather(predicted[attr], 1, best) for attr in SLOT_ATTRIBUTES}
+
+
+class OracleAttributeReader:
+    """uint8 batches -> the oracle's hard predictions, slots aligned to the targets of those images.
+
+    ``evaluate_generation`` feeds batches in image order; the reader keeps a cursor into the targets.
+    """
+
+    def __init__(self, oracle: torch.nn.Module, targets: Mapping[str, torch.Tensor], device: str = "cpu"):
+        self.oracle, self.targets, self.device, self.cursor = oracle, targets, device, 0
+
+    @torch.no_grad()
+    def __call__(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        lo, hi = self.cursor, self.cursor + images.shape[0]
+        if hi > self.targets["count"].shape[0]:
+            raise InputError(f"oracle reader: more images ({hi}) than targets ({self.targets['count'].shape[0]})")
+        self.cursor = hi
+        pred = self.oracle.predict(images.to(self.device).float() / 127.5 - 1.0)
+        pred = {k: v.cpu() for k, v in pred.items() if k in ("count", *SLOT_ATTRIBUTES)}
+        aligned = align_slots(pred, {a: self.targets[a][lo:hi] for a in SLOT_ATTRIBUTES})
+        return {"count": pred["count"], **aligned}
+
+
+def oracle_feature_extractor(oracle: torch.nn.Module) -> FeatureExtractorSpec:
+    """The oracle's penultimate features (``SceneOracle.embed``) as a torch-fidelity extractor."""
+    return module_feature_extractor(oracle, "scene-oracle", method="embed", input_range=(-1.0, 1.0),
+                                    resize=ORACLE_RESIZE)
+
+
+# ---------------------------------------------------------------------------------------------------
+# encoders that need weights from disk
+
+
+class DAMSMImageTextEncoder:
+    """A trained DAMSM pair (``wordsight train damsm`` folder) as an ImageTextEncoder for R-precision."""
+
+    def __init__(self, text_encoder: torch.nn.Module, image_encoder: torch.nn.Module, device: str = "cpu"):
+        self.text_encoder, self.image_encoder, self.device = text_encoder.eval(), image_encoder.eval(), device
+
+    @torch.no_grad()
+    def encode_images(self, images: torch.Tensor) -> torch.Tensor:
+        return self.image_encoder(images.to(self.device).float() / 127.5 - 1.0)[1].float().cpu()
+
+    @torch.no_grad()
+    def encode_texts(self, texts: Sequence[str]) -> torch.Tensor:
+        return self.text_encoder.encode(list(texts)).sentence.float().cpu()
+
+
+def load_damsm(path: str | os.PathLike, device: str = "cpu") -> DAMSMImageTextEncoder:
+    """Read ``PATH/text_encoder`` and ``PATH/image_encoder`` (as written by ``train_damsm``)."""
+    from ..hub import from_pretrained
+    from ..training.damsm import IMAGE_ENCODER_DIR, TEXT_ENCODER_DIR
+
+    folder = Path(path)
+    for sub in (TEXT_ENCODER_DIR, IMAGE_ENCODER_DIR):
+        if not (folder / sub / "model.safetensors").is_file():
+            raise InputError(f"DAMSM weights not found: {folder / sub / 'model.safetensors'} "
+                             "(train them with `wordsight train damsm`)")
+    text = from_pretrained(folder / TEXT_ENCODER_DIR).to(device)
+    image = from_pretrained(folder / IMAGE_ENCODER_DIR).to(device)
+    return DAMSMImageTextEncoder(text, image, device)
+
+
+def load_open_clip(weights: str | os.PathLike, model_name: str = "ViT-B-32", device: str = "cpu") -> OpenClipEncoder:
+    """An open_clip model from a local weights file (GALIP's CLIP score uses ViT-B/32); never downloads."""
+    path = Path(weights)
+    if not path.is_file():
+        raise InputError(f"CLIP weights file not found: {path} (an open_clip {model_name} checkpoint, e.g. "
+                         "open_clip_pytorch_model.bin of laion2b_s34b_b79k or OpenAI's ViT-B-32.pt)")
+    import open_clip
+
+    model, _, preprocess = open_clip.create_model_and_transforms(model_name, pretrained=str(path), device=device)
+    return OpenClipEncoder(model.eval(), preprocess, open_clip.get_tokenizer(model_name), device=device)
+
+
+# ---------------------------------------------------------------------------------------------------
+# generation stream
+
+
+def pipeline_image_size(pipe: Any) -> int:
+    """The side of the pipeline's images: ``pipe.image_size`` or its generator's config."""
+    size = getattr(pipe, "image_size", None)
+    if size is None:
+        size = getattr(getattr(pipe, "generator", None), "config", {}).get("image_size")
+    if size is None:
+        raise InputError(f"cannot tell the image size of {type(pipe).__name__}: give it .image_size "
+                         "or a generator with config['image_size']")
+    return int(size)
+
+
+def generate_uint8(pipe: Any, captions: Sequence[str], batch_size: int, seed: int, truncation: float | None,
+                   progress: bool = True) -> Iterator[torch.Tensor]:
+    """One image per caption, in order, as uint8 batches (seeded noise: the same seed gives the same images)."""
+    generator = torch.Generator().manual_seed(seed)
+    starts = range(0, len(captions), batch_size)
+    for lo in tqdm(starts, desc="generating", unit="batch", disable=not progress, dynamic_ncols=True):
+        out = pipe(list(captions[lo:lo + batch_size]), num_images=1, generator=generator, truncation=truncation)
+        yield to_uint8(out.images)
+
+
+def tee_batches(batches: Iterable[torch.Tensor], taps: Sequence[Callable[[torch.Tensor], None]]) -> Iterator[torch.Tensor]:
+    """Pass ``batches`` through unchanged, showing each one to every tap first."""
+    for batch in batches:
+        for tap in taps:
+            tap(batch)
+        yield batch
+
+
+class FeatureTap:
+    """Collects a torch-fidelity extractor's distribution features of every batch it is shown."""
+
+    def __init__(self, spec: FeatureExtractorSpec, device: str = "cpu"):
+        self.spec, self.device = spec, device
+        self.module = spec.build([spec.distribution_layer], device)
+        self.parts: list[torch.Tensor] = []
+
+    @torch.no_grad()
+    def __call__(self, batch: torch.Tensor) -> None:
+        out = self.module(batch.to(self.device))
+        self.parts.append(self.module.convert_features_tuple_to_dict(out)[self.spec.distribution_layer].cpu())
+
+    def features(self) -> torch.Tensor:
+        return torch.cat(self.parts)
+
+
+class SampleTap:
+    """Keeps the first ``count`` images (for the sample grid)."""
+
+    def __init__(self, count: int):
+        self.count, self.images = count, []
+
+    def __call__(self, batch: torch.Tensor) -> None:
+        have = sum(b.shape[0] for b in self.images)
+        if have < self.count:
+            self.images.append(batch[: self.count - have].clone())
+
+
+# ---------------------------------------------------------------------------------------------------
+# the report
+
+
+@dataclass
+class EvaluationReport:
+    """metrics: flat floats (keys of ``wordsight.metrics.generation.keys`` plus ``oracle_fid``/``oracle_kid_*``);
+    settings: what was measured how (JSON-able); samples: the first generated images (uint8) and captions."""
+
+    metrics: dict[str, float]
+    settings: dict[str, Any]
+    sample_images: torch.Tensor | None = None
+    sample_captions: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"metrics": self.metrics, "settings": self.settings}
+
+    def to_markdown(self) -> str:
+        s = self.settings
+        lines = [f"{s['num_images']} images from {s['model']} on {s['data']} ({s['split']}), seed {s['seed']}", "",
+                 "| metric | value |", "|---|---|"]
+        lines += [f"| {k} | {_format(v)} |" for k, v in self.metrics.items()]
+        return "\n".join(lines) + "\n"
+
+    def save(self, out_dir: str | os.PathLike) -> dict[str, Path]:
+        """Write ``metrics.json``, ``metrics.md`` and ``samples.png`` into ``out_dir`` (atomically)."""
+        folder = Path(out_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = {"json": folder / METRICS_JSON, "markdown": folder / METRICS_MD}
+        atomic_write_json(paths["json"], self.to_dict())
+        atomic_write_text(paths["markdown"], self.to_markdown())
+        if self.sample_images is not None and len(self.sample_images):
+            paths["samples"] = folder / SAMPLES_PNG
+            images = [Image.fromarray(im.permute(1, 2, 0).numpy(), "RGB") for im in self.sample_images]
+            grid = captioned_grid(images, self.sample_captions[: len(images)], ncols=min(8, len(images)))
+            with atomic_path(paths["samples"]) as tmp:
+                grid.save(tmp, format="PNG")
+        return paths
+
+
+def _format(value: float) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+# ---------------------------------------------------------------------------------------------------
+# evaluate
+
+
+@dataclass
+class _Measures:
+    """Everything built before generation starts (so missing weights fail before any image is made)."""
+
+    registry_metrics: list[str]
+    oracle_metrics: list[str]
+    options: GenerationMetricOptions
+    extractor: FeatureExtractorSpec | None = None
+    reference: Any = None
+    oracle: torch.nn.Module | None = None
+    oracle_spec: FeatureExtractorSpec | None = None
+    oracle_reference: Any = None
+    damsm: Any = None
+    clip: Any = None
+
+
+def _needs(names: Sequence[str]) -> set[str]:
+    return set().union(*(s.needs for s in resolve_metrics(names))) if names else set()
+
+
+def _kid_subset_size(requested: int | None, n: int, n_reference: int) -> int:
+    # torch-fidelity's default 1000, capped by both set sizes (smaller sets cannot fill a subset)
+    return requested if requested is not None else min(1000, n, n_reference)
+
+
+def _prepare(data: EvaluationData, metrics: Sequence[str] | str, *, n: int, inception_weights: Any, damsm: Any,
+             clip: Any, oracle: Any, batch_size: int, device: str, kid_subset_size: int | None,
+             stats_cache_dir: Any, progress: bool) -> _Measures:
+    registry_metrics, oracle_metrics = split_metric_names(metrics)
+    needs = _needs(registry_metrics)
+    options = GenerationMetricOptions(
+        batch_size=batch_size, device=device, oracle_ignore_index=-1,
+        kid_subset_size=_kid_subset_size(kid_subset_size, n, len(data.reference)),
+    )
+    m = _Measures(registry_metrics, oracle_metrics, options)
+    if ("oracle" in needs or oracle_metrics) and not data.is_synthetic:
+        raise InputError(f"metrics {[*ORACLE_METRICS]} need the synthetic world's ground truth (--data synthetic), "
+                         f"not {data.spec}")
+    if "damsm" in needs:
+        m.damsm = load_damsm(damsm, device) if isinstance(damsm, (str, os.PathLike)) else damsm
+        if m.damsm is None:
+            raise InputError("r_precision needs a trained DAMSM folder (--damsm PATH, from `wordsight train damsm`)")
+    if "clip" in needs:
+        m.clip = load_open_clip(clip, device=device) if isinstance(clip, (str, os.PathLike)) else clip
+        if m.clip is None:
+            raise InputError("clip_score needs CLIP weights (--clip-weights PATH, an open_clip ViT-B-32 file)")
+    if {"fidelity", "classifier"} & needs:
+        m.extractor = inception_extractor(inception_weights)  # InputError naming the file when it is missing
+    if "oracle" in needs or oracle_metrics:
+        m.oracle = _load_oracle(oracle, device)
+    stats = dict(split=data.split, cache_dir=stats_cache_dir, batch_size=batch_size, device=device)
+    if "reference" in needs:
+        m.reference = reference_statistics(data.reference, m.extractor, **stats)
+    if oracle_metrics:
+        m.oracle_spec = oracle_feature_extractor(m.oracle)
+        m.oracle_reference = reference_statistics(data.reference, m.oracle_spec, **stats)
+    return m
+
+
+def _load_oracle(oracle: Any, device: str) -> torch.nn.Module:
+    from .oracle import load_oracle
+
+    if oracle is None or isinstance(oracle, (str, os.PathLike)):
+        oracle = load_oracle(oracle)
+    return oracle.to(device).eval()
+
+
+def _oracle_distribution(m: _Measures, tap: FeatureTap) -> dict[str, float]:
+    features, ref = tap.features(), m.oracle_reference
+    out: dict[str, float] = {}
+    if "oracle_fid" in m.oracle_metrics:
+        mean, cov = gaussian_statistics(features, "generated oracle features")
+        out[KEY_ORACLE_FID] = frechet_distance(mean, cov, ref.mean, ref.cov)
+    if "oracle_kid" in m.oracle_metrics:
+        kid = kernel_inception_distance(features, ref.features, subsets=m.options.kid_subsets,
+                                        subset_size=m.options.kid_subset_size, seed=m.options.seed)
+        out[KEY_ORACLE_KID_MEAN], out[KEY_ORACLE_KID_STD] = kid["kid_mean"], kid["kid_std"]
+    return out
+
+
+def evaluate_text_to_image(
+    pipe: Any,
+    data: str | EvaluationData = "synthetic",
+    metrics: Sequence[str] | str = ("oracle", "oracle_fid"),
+    n: int = 30000,
+    *,
+    split: str = "test",
+    inception_weights: str | os.PathLike | None = None,
+    damsm: str | os.PathLike | Any | None = None,
+    clip: str | os.PathLike | Any | None = None,
+    oracle: str | os.PathLike | torch.nn.Module | None = None,
+    batch_size: int = 64,
+    seed: int = 0,
+    truncation: float | None = None,
+    kid_subset_size: int | None = None,
+    stats_cache_dir: str | os.PathLike | None = None,
+    world_seed: int = 0,
+    num_samples: int = 16,
+    device: str = "cpu",
+    progress: bool = True,
+    model_name: str | None = None,
+) -> EvaluationReport:
+    """Generate one image per caption of a data split and measure them.
+
+    Args:
+        pipe: a text-to-image pipeline: ``pipe(captions, num_images=1, generator=, truncation=)`` returns an
+            object with ``images`` [B,3,H,W] in [-1, 1] (e.g. ``TextToImage``); its size comes from
+            ``pipe.image_size`` or ``pipe.generator.config["image_size"]``.
+        data: ``"synthetic"``, ``"LAYOUT:PATH"`` (cub, oxford, coco, folder) or an :class:`EvaluationData`.
+        metrics: names, a list or ``"fid,kid,oracle"``: fid, kid, is, r_precision, clip_score, oracle,
+            oracle_fid, oracle_kid. Validated before anything is loaded.
+        n: number of generated images (papers: 30,000). Captions cycle over the split when it is smaller.
+        split: ``test`` (default), ``heldout`` (synthetic: unseen colour/shape pairs, unseen templates;
+            adds ``oracle_heldout_*`` keys) or a layout's split; COCO's ``test`` is val2014.
+        inception_weights: ``weights-inception-2015-12-05-6726825d.pth`` for fid/kid/is (default: the cache).
+        damsm: a ``wordsight train damsm`` folder (or an ImageTextEncoder) for r_precision.
+        clip: an open_clip ViT-B-32 weights file (or an ImageTextEncoder) for clip_score.
+        oracle: a SceneOracle or its folder; default the shipped one.
+        batch_size, seed, truncation: generation batch size (also the metric batch size), noise seed, and
+            truncation (None: the pipeline's default).
+        kid_subset_size: KID subset size; default min(1000, n, reference size).
+        stats_cache_dir: folder of cached reference statistics (default ``$WORDSIGHT_CACHE/stats``).
+        world_seed: the synthetic world's seed.
+        num_samples: images kept for the sample grid.
+        device: ``cpu`` or ``cuda`` for the metric networks.
+        model_name: how the report names the model.
+
+    Returns:
+        :class:`EvaluationReport` (``.metrics``, ``.settings``, ``.save(folder)``, ``.to_markdown()``).
+
+    Raises:
+        InputError: unknown metric (listing the known ones), missing weights (naming the file), bad data.
+    """
+    split_metric_names(metrics)  # fail on a misspelled name before reading any data
+    size = pipeline_image_size(pipe)
+    if not isinstance(data, EvaluationData):
+        data = load_evaluation_data(data, n, size, split, world_seed)
+    n = len(data.captions)
+    m = _prepare(data, metrics, n=n, inception_weights=inception_weights, damsm=damsm, clip=clip, oracle=oracle,
+                 batch_size=batch_size, device=device, kid_subset_size=kid_subset_size,
+                 stats_cache_dir=stats_cache_dir, progress=progress)
+    samples = SampleTap(num_samples)
+    taps: list[Callable[[torch.Tensor], None]] = [samples]
+    oracle_tap = FeatureTap(m.oracle_spec, device) if m.oracle_metrics else None
+    if oracle_tap is not None:
+        taps.append(oracle_tap)
+    stream = tee_batches(generate_uint8(pipe, data.captions, batch_size, seed, truncation, progress), taps)
+    results = _run_registry_metrics(m, data, stream)
+    if oracle_tap is not None:
+        results.update(_oracle_distribution(m, oracle_tap))
+    settings = _settings(m, data, n, size, seed, truncation, model_name or type(pipe).__name__)
+    images = torch.cat(samples.images) if samples.images else None
+    return EvaluationReport(results, settings, images, list(data.captions[:num_samples]))
+
+
+def _run_registry_metrics(m: _Measures, data: EvaluationData, stream: Iterator[torch.Tensor]) -> dict[str, float]:
+    if not m.registry_metrics:
+        for _ in iter_image_batches(stream, m.options.batch_size, "generated images"):
+            pass  # drive the generator so the taps see every image
+        return {}
+    reader = OracleAttributeReader(m.oracle, data.target_attributes, m.options.device) if m.oracle is not None else None
+    targets = None
+    if reader is not None:
+        targets = {k: data.target_attributes[k] for k in ("count", *SLOT_ATTRIBUTES)}
+    return evaluate_generation(
+        stream, m.reference, m.registry_metrics, feature_extractor=m.extractor, captions=data.captions,
+        labels=data.labels, damsm=m.damsm, clip=m.clip, oracle=reader, target_attributes=targets,
+        held_out=data.held_out if data.held_out is not None and bool(data.held_out.any()) else None,
+        options=m.options,
+    )
+
+
+def _settings(m: _Measures, data: EvaluationData, n: int, size: int, seed: int, truncation: float | None,
+              model: str) -> dict[str, Any]:
+    return {
+        "model": model, "data": data.spec, "split": data.split, "num_images": n, "image_size": size,
+        "metrics": [*m.registry_metrics, *m.oracle_metrics], "seed": seed, "truncation": truncation,
+        "reference_images": len(data.reference),
+        "feature_extractor": m.extractor.fingerprint if m.extractor else None,
+        "oracle_feature_extractor": m.oracle_spec.fingerprint if m.oracle_spec else None,
+        "kid_subset_size": m.options.kid_subset_size, "metric_seed": m.options.seed,
+        "oracle_scoring": "objects matched order-free; empty target slots not scored; count scored" if m.oracle else None,
+        "wordsight": __version__, "torch": torch.__version__, "python": platform.python_version(),
+    }

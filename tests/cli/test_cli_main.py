@@ -1,0 +1,72 @@
+"""The `wordsight` command: help, version, DF-GAN training, generation and the quickstart job."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from wordsight.cli.main import main
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORDSIGHT_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="module")
+def tiny_pipeline(tmp_path_factory):
+    from wordsight.models.dfgan import DFGenerator
+    from wordsight.pipelines.text_to_image import TextToImage
+    from wordsight.text.minilm import MiniLMEncoder
+
+    path = tmp_path_factory.mktemp("pipe")
+    TextToImage(DFGenerator(nf=4, sentence_dim=384, image_size=16), MiniLMEncoder()).save_pretrained(path)
+    return path
+
+
+def test_help_and_version(capsys):
+    assert main(["--version"]) == 0
+    assert "wordsight 0.1.0" in capsys.readouterr().out
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for group in ("data", "train", "generate", "evaluate", "saliency", "quickstart"):
+        assert group in out
+
+
+def test_train_dfgan_rejects_misspelled_keys(capsys):
+    assert main(["train", "dfgan", "--dry-run", "model.nff=3"]) == 2
+    assert "valid keys" in capsys.readouterr().err
+    assert main(["train", "dfgan", "--dry-run", "stepz=3"]) == 2
+
+
+def test_train_dfgan_on_the_synthetic_world_then_resume(tmp_path):
+    common = ["model.nf=4", "model.image_size=16", "data.num_scenes=4", "batch_size=4", "sample_every=1",
+              "checkpoint_every=1", "tensorboard=false", "progress=false", "num_samples=4"]
+    args = ["train", "dfgan", "--out", str(tmp_path / "runs"), *common, "steps=2"]
+    assert main(args) == 0
+    run = next((tmp_path / "runs").iterdir())
+    assert (run / "config.yaml").exists() and (run / "checkpoint-2").is_dir() and (run / "loss_curves.png").exists()
+    assert any((run / "samples").glob("*.png"))
+    assert main(["train", "dfgan", "--out", str(tmp_path / "runs"), "--resume", "latest", *common, "steps=3"]) == 0
+    steps = [json.loads(l)["step"] for l in (run / "metrics.jsonl").read_text().splitlines()]
+    assert max(steps) == 3
+
+
+def test_generate_is_deterministic_and_validates(tiny_pipeline, tmp_path, capsys):
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    assert main(["generate", str(tiny_pipeline), "a small red circle", "-n", "2", "--seed", "3", "--out", str(a)]) == 0
+    assert main(["generate", str(tiny_pipeline), "a small red circle", "-n", "2", "--seed", "3", "--out", str(b)]) == 0
+    assert np.array_equal(np.asarray(Image.open(a)), np.asarray(Image.open(b)))
+    assert main(["generate", str(tiny_pipeline), "   ", "--out", str(a)]) == 2
+    assert "empty" in capsys.readouterr().err
+    assert main(["generate", str(tiny_pipeline), "a", "b", "c", "--interpolate", "--out", str(a)]) == 2
+    assert main(["generate", str(tiny_pipeline), "a red star", "a blue circle", "--interpolate", "--steps", "5", "--out", str(a)]) == 0
+
+
+def test_quickstart_without_training_writes_sheet_and_report(tmp_path):
+    out = tmp_path / "qs"
+    assert main(["quickstart", "--minutes", "0", "--eval-captions", "8", "--out", str(out)]) == 0
+    assert (out / "contact_sheet.png").exists()
+    report = (out / "report.md").read_text()
+    assert "contact_sheet.png" in report and "Shipped model" in report
