@@ -48,6 +48,7 @@ def test_train_dfgan_on_the_synthetic_world_then_resume(tmp_path):
     run = next((tmp_path / "runs").iterdir())
     assert (run / "config.yaml").exists() and (run / "checkpoint-2").is_dir() and (run / "loss_curves.png").exists()
     assert any((run / "samples").glob("*.png"))
+    assert main(["generate", str(run / "pipeline"), "a red circle", "-n", "2", "--out", str(tmp_path / "g.png")]) == 0
     assert main(["train", "dfgan", "--out", str(tmp_path / "runs"), "--resume", "latest", *common, "steps=3"]) == 0
     steps = [json.loads(l)["step"] for l in (run / "metrics.jsonl").read_text().splitlines()]
     assert max(steps) == 3

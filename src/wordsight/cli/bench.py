@@ -1,7 +1,59 @@
-"""`wordsight bench`."""
+"""`wordsight bench`: speed tables (benchmarks, not tests)."""
 
 from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="bench commands.", no_args_is_help=True)
+app = typer.Typer(help="Speed benchmarks that print tables.", no_args_is_help=True)
+
+
+@app.command("train")
+def bench_train(
+    system: str = typer.Argument("dfgan", help="System to time (dfgan)."),
+    size: int = typer.Option(64, help="Image size."),
+    batch: int = typer.Option(32, help="Batch size."),
+    nf: int = typer.Option(32, help="Generator/discriminator width (official: 32)."),
+    steps: int = typer.Option(5, min=1, help="Timed steps per mode."),
+    threads: int = typer.Option(0, help="torch threads (0: leave the default)."),
+) -> None:
+    """img/s, GFLOP/s and fraction of the measured bf16 matmul peak of one training step, with the
+    same model in plain fp32 eager mode measured in the same run."""
+    import torch
+
+    from ..training.benchmark import bf16_matmul_peak, measure_train_speed
+
+    if system != "dfgan":
+        raise typer.BadParameter(f"only dfgan is benchmarked so far, got {system!r}")
+    if threads:
+        torch.set_num_threads(threads)
+    peak = bf16_matmul_peak()
+    fast = measure_train_speed(size, batch, nf, amp=True, channels_last=True, steps=steps)
+    base = measure_train_speed(size, batch, nf, amp=False, channels_last=False, steps=max(2, steps // 2))
+    typer.echo(f"DF-GAN training step, {size} px, batch {batch}, nf {nf}, {torch.get_num_threads()} threads; "
+               f"bf16 matmul peak {peak:.0f} GFLOP/s; {fast.gflop_per_image:.2f} GFLOP per image")
+    typer.echo("| mode | img/s | GFLOP/s | % of bf16 peak | vs fp32 eager |")
+    typer.echo("|---|---|---|---|---|")
+    for r in (fast, base):
+        typer.echo(f"| {r.mode} | {r.img_per_s:.2f} | {r.gflop_per_s:.1f} | {100 * r.gflop_per_s / peak:.1f}% | "
+                   f"{r.img_per_s / base.img_per_s:.2f}x |")
+
+
+@app.command("generate")
+def bench_generate(
+    size: int = typer.Option(256, help="Image size."),
+    nf: int = typer.Option(32),
+    threads: int = typer.Option(0, help="torch threads (0: leave the default)."),
+) -> None:
+    """Batch-1 latency and batch-32 throughput of the DF-GAN generator (bf16 and fp32)."""
+    import torch
+
+    from ..training.benchmark import measure_generation
+
+    if threads:
+        torch.set_num_threads(threads)
+    typer.echo(f"DF-GAN generator, {size} px, nf {nf}, {torch.get_num_threads()} threads")
+    typer.echo("| mode | batch-1 latency (ms) | batch-32 img/s |")
+    typer.echo("|---|---|---|")
+    for amp in (True, False):
+        r = measure_generation(size, nf, amp=amp)
+        typer.echo(f"| {'bf16+channels_last' if amp else 'fp32+channels_last'} | {r['latency_ms_batch1']:.1f} | {r['img_per_s_batch32']:.2f} |")

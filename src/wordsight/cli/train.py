@@ -43,6 +43,13 @@ def train_dfgan_cmd(
     dataset = build_training_data(data, cfg, progress=cfg.progress)
     result = train(cfg, "dfgan", dataset, out, resume=resume, desc=desc or f"dfgan-{data.split(':')[0]}")
     typer.echo(f"run folder: {result.run_dir} (step {result.step}, stopped by {result.stopped_by})")
+    if (result.run_dir / "generator_ema").exists():
+        from ..pipelines.text_to_image import TextToImage
+        from ..training.synthetic_data import minilm_encoder
+
+        pipe = TextToImage(result.ema.float().eval(), minilm_encoder(), {"name": "minilm"})
+        pipe.save_pretrained(result.run_dir / "pipeline", extra={"trained_steps": result.step})
+        typer.echo(f"pipeline: {result.run_dir / 'pipeline'} (wordsight generate {result.run_dir / 'pipeline'} \"CAPTION\")")
     if result.stopped_by in ("SIGINT", "SIGTERM"):
         raise typer.Exit(130 if result.stopped_by == "SIGINT" else 143)
 

@@ -44,7 +44,7 @@ from ..metrics import (
 )
 from ..metrics.features import iter_image_batches
 from ..utils.checks import InputError
-from ..utils.images import captioned_grid, tensor_to_pil, to_uint8
+from ..utils.images import captioned_grid, to_uint8
 from ..utils.io import atomic_path, atomic_write_json, atomic_write_text
 from .evaluation_data import SLOT_ATTRIBUTES, EvaluationData, load_evaluation_data
 
@@ -321,7 +321,7 @@ def _kid_subset_size(requested: int | None, n: int, n_reference: int) -> int:
 
 def _prepare(data: EvaluationData, metrics: Sequence[str] | str, *, n: int, inception_weights: Any, damsm: Any,
              clip: Any, oracle: Any, batch_size: int, device: str, kid_subset_size: int | None,
-             stats_cache_dir: Any, progress: bool) -> _Measures:
+             stats_cache_dir: Any) -> _Measures:
     registry_metrics, oracle_metrics = split_metric_names(metrics)
     needs = _needs(registry_metrics)
     options = GenerationMetricOptions(
@@ -434,7 +434,7 @@ def evaluate_text_to_image(
     n = len(data.captions)
     m = _prepare(data, metrics, n=n, inception_weights=inception_weights, damsm=damsm, clip=clip, oracle=oracle,
                  batch_size=batch_size, device=device, kid_subset_size=kid_subset_size,
-                 stats_cache_dir=stats_cache_dir, progress=progress)
+                 stats_cache_dir=stats_cache_dir)
     samples = SampleTap(num_samples)
     taps: list[Callable[[torch.Tensor], None]] = [samples]
     oracle_tap = FeatureTap(m.oracle_spec, device) if m.oracle_metrics else None
@@ -478,3 +478,37 @@ def _settings(m: _Measures, data: EvaluationData, n: int, size: int, seed: int, 
         "oracle_scoring": "objects matched order-free; empty target slots not scored; count scored" if m.oracle else None,
         "wordsight": __version__, "torch": torch.__version__, "python": platform.python_version(),
     }
+
+
+REFERENCE_EXTRACTORS = ("inception", "oracle")
+
+
+def build_reference_statistics(
+    data: str,
+    split: str = "test",
+    n: int = 30000,
+    image_size: int = 64,
+    extractor: str = "inception",
+    *,
+    inception_weights: str | os.PathLike | None = None,
+    oracle: str | os.PathLike | torch.nn.Module | None = None,
+    world_seed: int = 0,
+    stats_cache_dir: str | os.PathLike | None = None,
+    batch_size: int = 64,
+    device: str = "cpu",
+) -> tuple[Any, EvaluationData]:
+    """Compute (or read from the cache) the real-image statistics ``evaluate_text_to_image`` will use.
+
+    The reference is the same as in an evaluation with the same ``data``, ``split``, ``n`` and image size
+    (synthetic: scenes 0..n-1; a layout: its first ``n`` items resized to ``image_size``), so the cache
+    entry written here is the one the evaluation reads. ``extractor``: ``inception`` (fid/kid) or
+    ``oracle`` (oracle_fid/oracle_kid).
+    """
+    if extractor not in REFERENCE_EXTRACTORS:
+        raise InputError(f"extractor must be one of {REFERENCE_EXTRACTORS}, got {extractor!r}")
+    spec = (inception_extractor(inception_weights) if extractor == "inception"
+            else oracle_feature_extractor(_load_oracle(oracle, device)))
+    evaluation_data = load_evaluation_data(data, n, image_size, split, world_seed)
+    stats = reference_statistics(evaluation_data.reference, spec, split=evaluation_data.split,
+                                 cache_dir=stats_cache_dir, batch_size=batch_size, device=device)
+    return stats, evaluation_data

@@ -1,0 +1,194 @@
+"""Saliency pipeline: a trained saliency model (SALICON, SalGAN or the text-aligned SalGAN), its input
+size and, for text-guided models, its text encoder, saved and loaded as one folder.
+
+    from wordsight.pipelines.saliency import Saliency
+    pipe = Saliency.from_pretrained()                  # the small text-guided model shipped with the package
+    sal = pipe.compute_saliency("photo.png", text="a red circle")   # float32 [H, W] in [0, 1], original size
+
+The API follows OpenSALICON's ``Salicon().compute_saliency(image_path)``: one call, a map at the size of
+the image given. Folder layout: ``model/`` (hub folder: config.json + model.safetensors) and
+``pipeline.json`` (model kind, input size (height, width), text encoder name and options).
+
+Text-guided models are trained with the "no text" condition (seed 000's ``none`` category) encoded as
+a zero sentence vector; ``compute_saliency(image, text="")`` asks for that condition explicitly, while
+``text=None`` on a text-guided model is an error (a missing text is more often a mistake than a wish).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from ..hub import from_pretrained, save_pretrained
+from ..utils.checks import InputError
+from ..utils.images import load_image, pil_to_tensor
+from ..utils.io import atomic_write_json
+
+__all__ = ["MODEL_KINDS", "PIPELINE_FILE", "SHIPPED_DIR", "Saliency", "image_tensor", "predict_maps"]
+
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "assets" / "text_salgan_synthetic"
+PIPELINE_FILE = "pipeline.json"
+MODEL_DIR = "model"
+# hub model types a pipeline can hold, and whether each reads text
+MODEL_KINDS = {"salicon": False, "salgan_generator": False, "text_salgan_generator": True}
+MAX_TEXT_WORDS = 64
+
+
+def image_tensor(image: Image.Image, size: Sequence[int]) -> torch.Tensor:
+    """PIL image -> float [3, h, w] in [-1, 1] at ``size`` = (height, width) (bicubic resize).
+
+    Training data goes through this same function, so inference sees exactly what training saw.
+    """
+    h, w = int(size[0]), int(size[1])
+    rgb = image.convert("RGB")
+    if rgb.size != (w, h):
+        rgb = rgb.resize((w, h), Image.BICUBIC)
+    return pil_to_tensor(rgb)
+
+
+@torch.no_grad()
+def predict_maps(model: torch.nn.Module, images: torch.Tensor, text: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Saliency probabilities [B, 1, h, w] in [0, 1] at the size of ``images`` for any supported model.
+
+    SALICON returns logits at its pool5 size: sigmoid, then bilinear upsampling (OpenSalicon). The
+    SalGAN generators return probabilities at the input size already.
+    """
+    kind = getattr(model, "model_type", None)
+    if kind not in MODEL_KINDS:
+        raise InputError(f"model type {kind!r} is not a saliency model; supported: {sorted(MODEL_KINDS)}")
+    if kind == "salicon":
+        return model.predict(images).float()
+    if MODEL_KINDS[kind]:
+        return model(images, text).float()
+    return model(images).float()
+
+
+def _load_any_image(image: "str | os.PathLike | Image.Image") -> Image.Image:
+    if isinstance(image, Image.Image):
+        return image.convert("RGB")
+    if isinstance(image, (str, os.PathLike)):
+        return load_image(image)  # InputError naming the file for missing or unreadable images
+    raise InputError(f"image: expected a file path or a PIL image, got {type(image).__name__}")
+
+
+class Saliency:
+    """A saliency model with its input size and (for text-guided models) its text encoder.
+
+    Args:
+        model: a registered saliency model (``MODEL_KINDS``).
+        input_size: (height, width) images are resized to before the model sees them.
+        text_encoder: an object with ``encode(texts).sentence`` (wordsight.text encoders); required when
+            the model reads text, built from ``encoder_spec`` on load.
+        encoder_spec: {"name": ..., "options": {...}} saved in pipeline.json to rebuild the encoder.
+    """
+
+    def __init__(self, model: torch.nn.Module, input_size: Sequence[int], text_encoder=None,
+                 encoder_spec: Optional[dict] = None):
+        kind = getattr(model, "model_type", None)
+        if kind not in MODEL_KINDS:
+            raise InputError(f"model type {kind!r} is not a saliency model; supported: {sorted(MODEL_KINDS)}")
+        if len(input_size) != 2 or min(int(s) for s in input_size) < 2:
+            raise InputError(f"input_size must be (height, width), got {input_size!r}")
+        self.model = model.eval()
+        self.kind = kind
+        self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.uses_text = MODEL_KINDS[kind]
+        self.text_encoder = text_encoder
+        self.encoder_spec = encoder_spec or ({"name": "minilm", "options": {}} if self.uses_text else None)
+
+    # ------------------------------------------------------------------ saving and loading
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike | None = None, text_encoder=None) -> "Saliency":
+        """Load a pipeline folder (default: the text-guided model shipped with the package).
+
+        ``text_encoder`` overrides the one named in pipeline.json (it must give the same embeddings).
+        """
+        folder = Path(path) if path is not None else SHIPPED_DIR
+        meta_path = folder / PIPELINE_FILE
+        if not meta_path.exists():
+            hint = " (the shipped model is missing: run scripts/train_shipped_saliency.sh)" if path is None else ""
+            raise InputError(f"not a saliency pipeline folder (no {PIPELINE_FILE}): {folder}{hint}")
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            input_size = meta["input_size"]
+        except (json.JSONDecodeError, KeyError) as exc:
+            raise InputError(f"corrupt {meta_path}: {exc}") from exc
+        model = from_pretrained(folder / MODEL_DIR)
+        spec = meta.get("text_encoder")
+        if text_encoder is None and MODEL_KINDS.get(getattr(model, "model_type", None)) and spec:
+            from .. import text
+
+            text_encoder = text.build_text_encoder(spec["name"], **spec.get("options", {}))
+        return cls(model, input_size, text_encoder, spec)
+
+    def save_pretrained(self, path: str | os.PathLike, extra: Optional[dict] = None) -> Path:
+        """Write ``model/`` and ``pipeline.json`` into ``path``; ``extra`` keys go into pipeline.json."""
+        folder = Path(path)
+        save_pretrained(self.model, folder / MODEL_DIR)
+        meta = {"model_kind": self.kind, "input_size": list(self.input_size), "text_encoder": self.encoder_spec}
+        atomic_write_json(folder / PIPELINE_FILE, {**meta, **(extra or {})})
+        return folder
+
+    # ------------------------------------------------------------------ inference
+    @torch.no_grad()
+    def encode_texts(self, texts: Sequence[Optional[str]]) -> torch.Tensor:
+        """Sentence vectors [B, D]; None or "" (the "no text" condition) -> a zero vector."""
+        if self.text_encoder is None:
+            raise InputError("this pipeline has no text encoder")
+        dim = int(self.model.config["text_dim"])
+        out = torch.zeros(len(texts), dim)
+        given = [i for i, t in enumerate(texts) if t is not None and t.strip()]
+        for i in given:
+            if len(texts[i].split()) > MAX_TEXT_WORDS:
+                raise InputError(f"text {i} has more than {MAX_TEXT_WORDS} words")
+        if given:
+            vecs = self.text_encoder.encode([texts[i].strip() for i in given]).sentence.float().cpu()
+            if vecs.shape[1] != dim:
+                raise InputError(f"text encoder gives {vecs.shape[1]}-d vectors but the model expects {dim}-d")
+            out[given] = vecs
+        return out
+
+    @torch.no_grad()
+    def compute_saliency(self, image: "str | os.PathLike | Image.Image", text: Optional[str] = None) -> np.ndarray:
+        """The saliency map of one image at its original size.
+
+        Args:
+            image: a file path or a PIL image (any mode; converted to RGB).
+            text: the text the viewer was given (text-guided models only; "" = no text). Required for
+                text-guided models, refused by the others.
+        Returns:
+            float32 [H, W] in [0, 1] (the model's probabilities, bilinearly resized to the image size).
+
+        >>> pipe = Saliency.from_pretrained()                                     # doctest: +SKIP
+        >>> pipe.compute_saliency("scene.png", text="a small blue star").shape   # doctest: +SKIP
+        (64, 64)
+        """
+        pil = _load_any_image(image)
+        text_vec = self._text_for(text)
+        batch = image_tensor(pil, self.input_size)[None]
+        probs = predict_maps(self.model, batch, text_vec)
+        full = F.interpolate(probs, size=(pil.height, pil.width), mode="bilinear", align_corners=False)
+        return full[0, 0].clamp(0, 1).numpy().astype(np.float32)
+
+    __call__ = compute_saliency
+
+    def _text_for(self, text: Optional[str]) -> Optional[torch.Tensor]:
+        if not self.uses_text:
+            if text:
+                raise InputError(f"this {self.kind} model does not read text; drop --text / text=")
+            return None
+        if text is None:
+            raise InputError(
+                "this saliency model is text-guided: give the text shown to the viewer "
+                "(text=\"...\", or text=\"\" for free viewing without text)"
+            )
+        if not isinstance(text, str):
+            raise InputError(f"text: expected a string, got {type(text).__name__}")
+        return self.encode_texts([text])

@@ -1,0 +1,114 @@
+"""Speed benchmarks behind `wordsight bench`: training throughput and generation latency.
+
+They print tables; they are not tests. Each training-speed figure is measured in the same run as a
+plain fp32 eager baseline of the same model, so the ratio is meaningful on a loaded machine too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from .objective import SYSTEMS
+
+
+def bf16_matmul_peak(n: int = 2048, seconds: float = 1.0) -> float:
+    """Measured bf16 matmul throughput of this machine in GFLOP/s (the 'peak' we compare against)."""
+    a = torch.randn(n, n, dtype=torch.bfloat16)
+    b = torch.randn(n, n, dtype=torch.bfloat16)
+    for _ in range(2):
+        a @ b
+    count, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        a @ b
+        count += 1
+    return 2 * n**3 * count / (time.perf_counter() - t0) / 1e9
+
+
+class _GlobalOnly:
+    """Stands in for FlopCounterMode's module tracker: every FLOP is attributed to 'Global'."""
+
+    parents = {"Global"}
+    is_bw = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+@dataclass
+class TrainSpeed:
+    mode: str
+    img_per_s: float
+    gflop_per_image: float
+    gflop_per_s: float
+
+
+def _objective(size: int, nf: int, sentence_dim: int):
+    cls = SYSTEMS.get("dfgan")
+    return cls.from_config(cls.config_cls(nf=nf, image_size=size, sentence_dim=sentence_dim))
+
+
+def _train_step(obj, opts, batch, amp: bool) -> None:
+    ctx = torch.autocast("cpu", dtype=torch.bfloat16) if amp else contextlib.nullcontext()
+    for phase in obj.phases:
+        opts[phase.optimizer].zero_grad(set_to_none=True)
+        with ctx:
+            loss = getattr(obj, phase.method)(batch)["loss"]
+        loss.backward()
+        opts[phase.optimizer].step()
+    obj.end_step()
+
+
+def measure_train_speed(size: int = 64, batch: int = 32, nf: int = 32, sentence_dim: int = 256,
+                        amp: bool = True, channels_last: bool = True, steps: int = 5, warmup: int = 2) -> TrainSpeed:
+    """img/s of one DF-GAN training step (D step + G step) on random data, and its FLOPs."""
+    torch.manual_seed(0)
+    obj = _objective(size, nf, sentence_dim)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    obj = obj.to(memory_format=fmt)
+    opts = {k: torch.optim.Adam(v, lr=1e-4, betas=(0.0, 0.9)) for k, v in obj.optimizer_params().items()}
+    data = {"images": (torch.rand(batch, 3, size, size) * 2 - 1).contiguous(memory_format=fmt),
+            "sentence": torch.randn(batch, sentence_dim)}
+    for _ in range(warmup):
+        _train_step(obj, opts, data, amp)
+    counter = FlopCounterMode(display=False)
+    # The per-module tracker installs backward hooks that autograd.grad (MA-GP) rejects; count globally.
+    counter.mod_tracker = _GlobalOnly()
+    with counter:
+        _train_step(obj, opts, data, amp)
+    flops = counter.get_total_flops()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        _train_step(obj, opts, data, amp)
+    dt = (time.perf_counter() - t0) / steps
+    mode = ("bf16" if amp else "fp32") + ("+channels_last" if channels_last else "")
+    return TrainSpeed(mode, batch / dt, flops / batch / 1e9, flops / dt / 1e9)
+
+
+def measure_generation(size: int = 256, nf: int = 32, sentence_dim: int = 256, amp: bool = True,
+                       repeats: int = 10) -> dict[str, float]:
+    """Batch-1 latency (ms) and batch-32 throughput (img/s) of the DF-GAN generator."""
+    from ..models.dfgan import DFGenerator
+
+    g = DFGenerator(nf=nf, sentence_dim=sentence_dim, image_size=size).eval().to(memory_format=torch.channels_last)
+    ctx = torch.autocast("cpu", dtype=torch.bfloat16) if amp else contextlib.nullcontext()
+    out = {}
+    with torch.inference_mode(), ctx:
+        for bs, key in ((1, "latency_ms_batch1"), (32, "img_per_s_batch32")):
+            z, s = torch.randn(bs, 100), torch.randn(bs, sentence_dim)
+            for _ in range(2):
+                g(z, s)
+            n = repeats if bs == 1 else max(2, repeats // 4)
+            t0 = time.perf_counter()
+            for _ in range(n):
+                g(z, s)
+            dt = (time.perf_counter() - t0) / n
+            out[key] = dt * 1000 if bs == 1 else bs / dt
+    return out
