@@ -77,3 +77,13 @@ def test_train_damsm_prints_r_precision(tmp_path, capsys):
     assert "R-precision" in printed and "chance 0.0100" in printed
     assert (out / "text_encoder" / "model.safetensors").is_file() and (out / "image_encoder" / "config.json").is_file()
     assert main(["train", "damsm", "--data", "cub:/x", "--out", str(out)]) == 2
+
+
+def test_r_precision_with_a_trained_damsm_folder(tiny_pipeline, tmp_path):
+    damsm, out = tmp_path / "damsm", tmp_path / "eval"
+    assert main(["train", "damsm", "--steps", "2", "--batch-size", "4", "--image-size", "16", "--eval-images", "0",
+                 "--out", str(damsm), "--no-progress"]) == 0
+    assert main(["evaluate", "generation", str(tiny_pipeline), "--metrics", "r_precision", "-n", "20",
+                 "--damsm", str(damsm), "--out", str(out), "--no-progress"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())["metrics"]
+    assert 0.0 <= metrics["r_precision_mean"] <= 1.0 and "r_precision_std" in metrics

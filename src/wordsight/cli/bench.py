@@ -57,3 +57,33 @@ def bench_generate(
     for amp in (True, False):
         r = measure_generation(size, nf, amp=amp)
         typer.echo(f"| {'bf16+channels_last' if amp else 'fp32+channels_last'} | {r['latency_ms_batch1']:.1f} | {r['img_per_s_batch32']:.2f} |")
+
+
+@app.command("synthetic")
+def bench_synthetic(
+    scenes: int = typer.Option(2000, min=10, help="Scenes rendered per size."),
+    sizes: str = typer.Option("64,256", help="Comma-separated image sizes."),
+) -> None:
+    """Scenes per second of the synthetic world on one core (render + captions; + gaze separately)."""
+    import time
+
+    import torch
+
+    from ..data.synthetic import SyntheticWorld, WorldConfig
+
+    torch.set_num_threads(1)
+    typer.echo("| size | scenes/s (image, masks, captions) | gaze samples/s (fixations + density) |")
+    typer.echo("|---|---|---|")
+    for size in (int(s) for s in sizes.split(",")):
+        world = SyntheticWorld(WorldConfig(seed=0, image_size=size))
+        n = scenes if size <= 128 else max(10, scenes // 4)
+        t0 = time.perf_counter()
+        for i in range(n):
+            world.scene(i)
+        render = n / (time.perf_counter() - t0)
+        m = max(10, n // 10)
+        t0 = time.perf_counter()
+        for i in range(m):
+            world.gaze(i, "salient")
+        gaze = m / (time.perf_counter() - t0)
+        typer.echo(f"| {size} | {render:.0f} | {gaze:.0f} |")
