@@ -71,3 +71,28 @@ def test_quickstart_without_training_writes_sheet_and_report(tmp_path):
     assert (out / "contact_sheet.png").exists()
     report = (out / "report.md").read_text()
     assert "contact_sheet.png" in report and "Shipped model" in report
+
+
+def test_train_dfgan_on_a_tiny_cub_layout_fixture(tmp_path):
+    from wordsight.data.export import write_cub_layout
+    from wordsight.data.synthetic import SyntheticWorld, WorldConfig
+
+    world = SyntheticWorld(WorldConfig(seed=3, image_size=32, min_objects=1, max_objects=1))
+    recs = [world.captioned_image(i) for i in range(6)]
+    root = write_cub_layout(tmp_path / "birds", recs[:4], recs[4:], class_names=world.class_names, captions_per_image=5)
+    args = ["train", "dfgan", "--data", f"cub:{root}", "--config", "dfgan_cub", "--out", str(tmp_path / "runs"),
+            "model.nf=4", "model.image_size=16", "data.captions_per_image=5", "steps=2", "batch_size=4",
+            "sample_every=1", "checkpoint_every=1", "tensorboard=false", "progress=false", "num_samples=4"]
+    assert main(args) == 0
+    run = next((tmp_path / "runs").iterdir())
+    assert (run / "checkpoint-2").is_dir() and (run / "pipeline" / "pipeline.json").exists()
+    # training moved the weights away from their initial values and kept them finite
+    from wordsight.hub import load_weights
+    w = load_weights(run / "checkpoint-2" / "generator_ema.safetensors")
+    assert all(t.isfinite().all() for t in w.values())
+
+
+def test_train_dfgan_reports_a_damaged_cub_folder(tmp_path, capsys):
+    (tmp_path / "birds").mkdir()
+    assert main(["train", "dfgan", "--data", f"cub:{tmp_path / 'birds'}", "--config", "dfgan_cub", "steps=1"]) == 2
+    assert "error:" in capsys.readouterr().err

@@ -31,7 +31,7 @@ from ..utils.checks import InputError
 from ..utils.images import load_image, pil_to_tensor
 from ..utils.io import atomic_write_json
 
-__all__ = ["MODEL_KINDS", "PIPELINE_FILE", "SHIPPED_DIR", "Saliency", "image_tensor", "predict_maps"]
+__all__ = ["MODEL_KINDS", "PIPELINE_FILE", "SHIPPED_DIR", "Saliency", "encode_texts", "image_tensor", "predict_maps"]
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "assets" / "text_salgan_synthetic"
 PIPELINE_FILE = "pipeline.json"
@@ -68,6 +68,26 @@ def predict_maps(model: torch.nn.Module, images: torch.Tensor, text: Optional[to
     if MODEL_KINDS[kind]:
         return model(images, text).float()
     return model(images).float()
+
+
+@torch.no_grad()
+def encode_texts(encoder, texts: Sequence[Optional[str]], dim: Optional[int] = None) -> torch.Tensor:
+    """Sentence vectors [B, D] of ``encoder``; None or "" (no text shown, seed 000's ``none``) -> zeros.
+
+    Training data and inference both encode texts here, so the "no text" condition means the same.
+    """
+    given = [i for i, t in enumerate(texts) if t is not None and t.strip()]
+    for i in given:
+        if len(texts[i].split()) > MAX_TEXT_WORDS:
+            raise InputError(f"text {i} has more than {MAX_TEXT_WORDS} words")
+    vecs = encoder.encode([texts[i].strip() for i in given]).sentence.float().cpu() if given else None
+    dim = dim if dim is not None else (vecs.shape[1] if vecs is not None else int(encoder.sentence_dim))
+    if vecs is not None and vecs.shape[1] != dim:
+        raise InputError(f"text encoder gives {vecs.shape[1]}-d vectors but the model expects {dim}-d")
+    out = torch.zeros(len(texts), dim)
+    if vecs is not None:
+        out[given] = vecs
+    return out
 
 
 def _load_any_image(image: "str | os.PathLike | Image.Image") -> Image.Image:
@@ -137,23 +157,11 @@ class Saliency:
         return folder
 
     # ------------------------------------------------------------------ inference
-    @torch.no_grad()
     def encode_texts(self, texts: Sequence[Optional[str]]) -> torch.Tensor:
         """Sentence vectors [B, D]; None or "" (the "no text" condition) -> a zero vector."""
         if self.text_encoder is None:
             raise InputError("this pipeline has no text encoder")
-        dim = int(self.model.config["text_dim"])
-        out = torch.zeros(len(texts), dim)
-        given = [i for i, t in enumerate(texts) if t is not None and t.strip()]
-        for i in given:
-            if len(texts[i].split()) > MAX_TEXT_WORDS:
-                raise InputError(f"text {i} has more than {MAX_TEXT_WORDS} words")
-        if given:
-            vecs = self.text_encoder.encode([texts[i].strip() for i in given]).sentence.float().cpu()
-            if vecs.shape[1] != dim:
-                raise InputError(f"text encoder gives {vecs.shape[1]}-d vectors but the model expects {dim}-d")
-            out[given] = vecs
-        return out
+        return encode_texts(self.text_encoder, texts, int(self.model.config["text_dim"]))
 
     @torch.no_grad()
     def compute_saliency(self, image: "str | os.PathLike | Image.Image", text: Optional[str] = None) -> np.ndarray:

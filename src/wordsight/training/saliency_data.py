@@ -19,10 +19,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..data.records import SALIENCY_CATEGORIES, Fixations, SaliencyRecord
+from ..data.records import SALIENCY_CATEGORIES, SaliencyRecord
 from ..metrics.saliency import fixation_density
 from ..pipelines.saliency import image_tensor
-from ..pipelines.saliency_evaluation import check_record
+from ..pipelines.saliency_evaluation import check_record, points_to_binary
 from ..utils.checks import InputError
 
 __all__ = ["DATA_KINDS", "SaliencyDataConfig", "SaliencyTensors", "open_saliency_records", "records_to_tensors"]
@@ -109,15 +109,6 @@ class SaliencyTensors:
         return out
 
 
-def _resized_points(fix: Fixations, src: tuple[int, int], dst: tuple[int, int]) -> np.ndarray:
-    """Binary map at ``dst`` of fixations given in pixels of an image of size ``src`` (h, w)."""
-    out = np.zeros(dst, dtype=bool)
-    rows = np.clip(((fix.y + 0.5) * dst[0] / src[0]).astype(np.int64), 0, dst[0] - 1)
-    cols = np.clip(((fix.x + 0.5) * dst[1] / src[1]).astype(np.int64), 0, dst[1] - 1)
-    out[rows, cols] = True
-    return out
-
-
 def target_map(record: SaliencyRecord, size: tuple[int, int]) -> torch.Tensor:
     """The training target of one record: float [1, h, w] in [0, 1] with max 1."""
     src = (record.image.height, record.image.width)
@@ -126,7 +117,7 @@ def target_map(record: SaliencyRecord, size: tuple[int, int]) -> torch.Tensor:
         shrinking = m.shape[-2] > size[0] or m.shape[-1] > size[1]
         m = F.interpolate(m, size=size, mode="bilinear", align_corners=False, antialias=shrinking)[0].clamp_min(0)
     else:
-        binary = _resized_points(record.fixations, src, size) if record.fixations is not None else None
+        binary = points_to_binary(record.fixations, src, size) if record.fixations is not None else None
         if binary is None:
             raise InputError(f"{record.key}: no fixations and no fixation map")
         m = fixation_density(torch.from_numpy(binary)).float()[None]

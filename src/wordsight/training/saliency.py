@@ -1,0 +1,418 @@
+"""A small dedicated training loop for the saliency systems: SALICON, SalGAN and the text-aligned SalGAN.
+
+Why not the generic GAN loop (``training/loop.py``): SalGAN's schedule is per *epoch* (15 BCE-only epochs)
+and, afterwards, alternates D and G over *batches* (``objective.updates_for(batch_index)``), while the
+generic loop runs a fixed list of phases every step. The saliency data sets are small enough to live in
+memory as tensors (``training.saliency_data``), so this loop is plain PyTorch on one process.
+
+    cfg = SaliencyTrainConfig(system="text-salgan", input_size=(64, 64), epochs=5)
+    result = train_saliency(cfg, train_tensors, "runs", val_data=val_tensors)
+
+Per step s: the batch is slice ``s mod steps_per_epoch`` of a permutation seeded by (seed, epoch), and
+torch is seeded with (seed, s), so a run resumed from ``checkpoint-s`` continues as the uninterrupted run
+would have. Run folder::
+
+    runs/00002-text-salgan-synthetic/
+      config.yaml            resolved config
+      metrics.jsonl          per log interval: step, epoch, g/loss, g/content, d/loss, d/d_real ... and
+                             val/cc, val/kld at every checkpoint
+      samples/step-000200.png  image | target | prediction overlays for fixed validation records
+      checkpoint-200/        generator.safetensors, discriminator.safetensors, models.json,
+                             state.safetensors + state.json (optimizers, step), config.yaml
+      generator/             the final generator (wordsight.hub.from_pretrained loads it)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import torch
+from torch import nn
+
+from ..config import ConfigError, save_config
+from ..hub import save_pretrained, save_weights, state_dict_for_save
+from ..losses.saliency_objectives import SALICONObjective, SalGANObjective, TextSalGANObjective
+from ..metrics.saliency import cc, kld
+from ..models.salgan import SalGANDiscriminator, SalGANGenerator
+from ..models.salicon import SALICON
+from ..models.text_salgan import TextSalGANDiscriminator, TextSalGANGenerator
+from ..models.vgg import default_vgg16_path
+from ..pipelines.saliency import predict_maps
+from ..utils.checks import InputError
+from ..utils.images import heatmap_overlay, make_grid, tensor_to_pil
+from ..utils.io import atomic_dir, atomic_path, atomic_write_json
+from .checkpoint import list_checkpoints, load_module_weights, load_state, prune_checkpoints, save_state
+from .data import mix_seed
+from .rundir import MetricsLogger, make_run_dir, resolve_resume, truncate_metrics
+from .saliency_data import SaliencyDataConfig, SaliencyTensors
+
+log = logging.getLogger(__name__)
+
+__all__ = ["SALIENCY_SYSTEMS", "SaliencyTrainConfig", "SaliencyTrainResult", "build_networks", "train_saliency"]
+
+SALIENCY_SYSTEMS = ("salicon", "salgan", "text-salgan")
+OPTIMIZERS = ("adam", "adagrad", "sgd")
+
+# Published optimiser settings (REFERENCE-NOTES): SALICON SGD 1e-6, momentum 0.9, weight decay 5e-4;
+# SalGAN AdaGrad 3e-4; seed 000 builds on the CLIP-SalGAN code, which uses Adam.
+_DEFAULT_OPTIMIZER = {"salicon": ("sgd", 1e-6), "salgan": ("adagrad", 3e-4), "text-salgan": ("adam", 1e-4)}
+
+
+@dataclass
+class SaliencyTrainConfig:
+    """Everything a saliency run needs; ``model`` / ``discriminator`` / ``objective`` are checked
+    against the init arguments of the system's classes (a misspelled key lists the valid ones)."""
+
+    system: str = "text-salgan"
+    model: dict = field(default_factory=dict)  # generator init args (SALICON: width, frozen_blocks, ...)
+    discriminator: dict = field(default_factory=dict)  # discriminator init args (not input_size/text_dim)
+    objective: dict = field(default_factory=dict)  # alpha, warmup_epochs, content_pool, d_reduction, alternate
+    input_size: tuple[int, int] = (64, 64)  # (height, width) images and maps are resized to
+    text_encoder: str = "minilm"  # text-salgan only
+    text_cache: Optional[str] = None  # MiniLM embedding cache folder
+    vgg_weights: Optional[str] = None  # torchvision vgg16-397923af.pth; None = $WORDSIGHT_VGG16 / torch hub path
+    random_init: bool = False  # allow training from random VGG weights when no weights file exists
+    optimizer: Optional[str] = None  # adam | adagrad | sgd; None = the system's published choice
+    lr: Optional[float] = None  # generator learning rate; None = the published one
+    lr_d: Optional[float] = None  # discriminator learning rate; None = lr
+    momentum: float = 0.9  # sgd
+    weight_decay: float = 0.0
+    batch_size: int = 16
+    epochs: int = 20
+    steps: Optional[int] = None  # overrides epochs when set
+    minutes: Optional[float] = None  # stop (with a checkpoint) after this many minutes of this session
+    seed: int = 0
+    log_every: int = 10
+    checkpoint_every: int = 200
+    keep_last: int = 2
+    num_samples: int = 6
+    progress: bool = True
+    data: SaliencyDataConfig = field(default_factory=SaliencyDataConfig)
+
+
+@dataclass
+class SaliencyTrainResult:
+    run_dir: Path
+    step: int
+    generator: nn.Module = dataclasses.field(repr=False)
+    discriminator: Optional[nn.Module] = dataclasses.field(repr=False)
+    stopped_by: str  # "steps", "time" or "interrupt"
+
+
+def _checked_kwargs(cls: type, values: dict, what: str, reserved: tuple[str, ...] = ()) -> dict:
+    valid = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", *reserved)]
+    unknown = sorted(set(values) - set(valid))
+    if unknown:
+        raise ConfigError(f"unknown {what} option(s) {unknown} for {cls.__name__}; valid: {valid}")
+    return dict(values)
+
+
+def check_config(cfg: SaliencyTrainConfig) -> None:
+    if cfg.system not in SALIENCY_SYSTEMS:
+        raise ConfigError(f"system must be one of {SALIENCY_SYSTEMS}, got {cfg.system!r}")
+    if cfg.optimizer is not None and cfg.optimizer not in OPTIMIZERS:
+        raise ConfigError(f"optimizer must be one of {OPTIMIZERS}, got {cfg.optimizer!r}")
+    for name in ("batch_size", "epochs", "log_every", "checkpoint_every", "keep_last"):
+        if getattr(cfg, name) < 1:
+            raise ConfigError(f"{name} must be >= 1, got {getattr(cfg, name)}")
+    gen_cls, disc_cls, obj_cls = _SYSTEM_CLASSES[cfg.system]
+    _checked_kwargs(gen_cls, cfg.model, "model", ("text_dim", "fine_size", "coarse_size"))
+    if disc_cls is not None:
+        _checked_kwargs(disc_cls, cfg.discriminator, "discriminator", ("text_dim", "input_size"))
+    elif cfg.discriminator:
+        raise ConfigError(f"{cfg.system} has no discriminator; remove the discriminator options")
+    _checked_kwargs(obj_cls, cfg.objective, "objective", ("model", "generator", "discriminator"))
+
+
+_SYSTEM_CLASSES = {
+    "salicon": (SALICON, None, SALICONObjective),
+    "salgan": (SalGANGenerator, SalGANDiscriminator, SalGANObjective),
+    "text-salgan": (TextSalGANGenerator, TextSalGANDiscriminator, TextSalGANObjective),
+}
+
+
+def _vgg_init(model: nn.Module, cfg: SaliencyTrainConfig) -> None:
+    """Pretrained VGG-16 weights when the file exists; random init only when allowed by ``random_init``."""
+    if not hasattr(model, "load_vgg16_weights") or getattr(model, "arch", "full") == "small":
+        return
+    path = Path(cfg.vgg_weights) if cfg.vgg_weights else default_vgg16_path()
+    if path.exists():
+        model.load_vgg16_weights(path)
+        return
+    if not cfg.random_init:
+        raise InputError(
+            f"VGG-16 weights not found at {path}; pass vgg_weights=PATH, set $WORDSIGHT_VGG16, "
+            "or train from random weights with --random-init (much weaker)"
+        )
+    log.warning("VGG-16 weights not found at %s: training from random initialisation", path)
+
+
+def build_networks(cfg: SaliencyTrainConfig, text_dim: Optional[int] = None) -> tuple[nn.Module, Optional[nn.Module]]:
+    """The generator (or SALICON network) and the discriminator (None for SALICON) of ``cfg.system``."""
+    check_config(cfg)
+    h, w = cfg.input_size
+    model_kwargs = dict(cfg.model)
+    if cfg.random_init and "frozen_blocks" not in model_kwargs:
+        model_kwargs["frozen_blocks"] = 0  # frozen random features cannot learn anything
+    if cfg.system == "salicon":
+        kwargs = {"fine_size": (h, w), "coarse_size": (h // 2, w // 2), **model_kwargs}
+        gen = SALICON(**_checked_kwargs(SALICON, kwargs, "model"))
+        disc = None
+    elif cfg.system == "salgan":
+        gen = SalGANGenerator(**_checked_kwargs(SalGANGenerator, model_kwargs, "model"))
+        dkw = _checked_kwargs(SalGANDiscriminator, cfg.discriminator, "discriminator", ("input_size",))
+        disc = SalGANDiscriminator(input_size=(h, w), **dkw)
+    else:
+        if text_dim is None:
+            raise InputError("text-salgan needs the text embedding size (text_dim)")
+        gkw = _checked_kwargs(TextSalGANGenerator, model_kwargs, "model", ("text_dim",))
+        gen = TextSalGANGenerator(text_dim=text_dim, **gkw)
+        dkw = _checked_kwargs(TextSalGANDiscriminator, cfg.discriminator, "discriminator", ("text_dim", "input_size"))
+        dkw.setdefault("arch", gen.arch)
+        disc = TextSalGANDiscriminator(text_dim=text_dim, input_size=(h, w), **dkw)
+    _vgg_init(gen, cfg)
+    return gen, disc
+
+
+def build_objective(cfg: SaliencyTrainConfig, gen: nn.Module, disc: Optional[nn.Module]):
+    if cfg.system == "salicon":
+        return SALICONObjective(gen, **_checked_kwargs(SALICONObjective, cfg.objective, "objective", ("model",)))
+    cls = SalGANObjective if cfg.system == "salgan" else TextSalGANObjective
+    return cls(gen, disc, **_checked_kwargs(cls, cfg.objective, "objective", ("generator", "discriminator")))
+
+
+def _optimizer(cfg: SaliencyTrainConfig, module: nn.Module, lr: float) -> torch.optim.Optimizer:
+    name = cfg.optimizer or _DEFAULT_OPTIMIZER[cfg.system][0]
+    params = [p for p in module.parameters() if p.requires_grad]
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=cfg.weight_decay)
+    if name == "adagrad":
+        return torch.optim.Adagrad(params, lr=lr, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+
+# ---------------------------------------------------------------------------- checkpoints
+def _networks(gen: nn.Module, disc: Optional[nn.Module]) -> dict[str, nn.Module]:
+    return {"generator": gen, **({"discriminator": disc} if disc is not None else {})}
+
+
+def save_saliency_checkpoint(run_dir: Path, step: int, nets: dict[str, nn.Module], optims: dict, cfg) -> Path:
+    target = Path(run_dir) / f"checkpoint-{step}"
+    with atomic_dir(target) as tmp:
+        meta = {}
+        for name, module in nets.items():
+            save_weights(state_dict_for_save(module), tmp / f"{name}.safetensors")
+            meta[name] = {"model_type": module.model_type, "config": module.config}
+        atomic_write_json(tmp / "models.json", meta)
+        save_state({"step": step, "optimizers": {k: o.state_dict() for k, o in optims.items()}}, tmp)
+        save_config(cfg, tmp / "config.yaml")
+    prune_checkpoints(run_dir, cfg.keep_last)
+    return target
+
+
+def load_saliency_checkpoint(folder: Path, nets: dict[str, nn.Module], optims: dict) -> int:
+    for name, module in nets.items():
+        load_module_weights(module, Path(folder) / f"{name}.safetensors")
+    state = load_state(Path(folder))
+    for name, opt in optims.items():
+        opt.load_state_dict(state["optimizers"][name])
+    return int(state["step"])
+
+
+# ---------------------------------------------------------------------------- logging helpers
+def _validate(gen: nn.Module, val: SaliencyTensors, batch_size: int) -> dict[str, float]:
+    """Mean CC and KLD of predictions against the target maps at the input size (a cheap progress
+    signal; ``wordsight evaluate saliency`` gives the benchmark metrics at full size)."""
+    gen.eval()
+    preds = []
+    for i in range(0, len(val), batch_size):
+        b = val.batch(torch.arange(i, min(i + batch_size, len(val))))
+        preds.append(predict_maps(gen, b["images"], b.get("text")))
+    gen.train()
+    pred = torch.cat(preds)[:, 0].double()
+    target = val.maps[:, 0].double()
+    return {"val/cc": float(cc(pred, target).nanmean()), "val/kld": float(kld(pred, target).nanmean())}
+
+
+def save_overlays(gen: nn.Module, val: SaliencyTensors, path: Path, num: int) -> None:
+    """One row per record: image, target overlay, prediction overlay."""
+    idx = torch.arange(min(num, len(val)))
+    b = val.batch(idx)
+    gen.eval()
+    pred = predict_maps(gen, b["images"], b.get("text"))
+    gen.train()
+    tiles = []
+    for i in range(len(idx)):
+        image = tensor_to_pil(b["images"][i]).resize((128, 128 * b["images"].shape[-2] // b["images"].shape[-1]))
+        tiles += [image, heatmap_overlay(image, b["maps"][i, 0].numpy()), heatmap_overlay(image, pred[i, 0].numpy())]
+    with atomic_path(path) as tmp:
+        make_grid(tiles, ncols=3).save(tmp, format="PNG")
+
+
+class _Window:
+    """Running means of the logged loss terms between two log records."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, prefix: str, out: dict[str, torch.Tensor]) -> None:
+        for k, v in out.items():
+            key = f"{prefix}/{k}"
+            self.sums[key] = self.sums.get(key, 0.0) + float(v)
+            self.counts[key] = self.counts.get(key, 0) + 1
+
+    def pop(self) -> dict[str, float]:
+        out = {k: self.sums[k] / self.counts[k] for k in self.sums}
+        self.sums, self.counts = {}, {}
+        return out
+
+
+# ---------------------------------------------------------------------------- the loop
+def _start(cfg, root, resume, desc, nets, optims) -> tuple[Path, int]:
+    if resume is None:
+        run_dir = make_run_dir(Path(root), desc)
+        save_config(cfg, run_dir / "config.yaml")
+        return run_dir, 0
+    ckpt = resolve_resume(Path(root), str(resume))
+    step = load_saliency_checkpoint(ckpt, nets, optims)
+    truncate_metrics(ckpt.parent, step)
+    return ckpt.parent, step
+
+
+def train_saliency(
+    cfg: SaliencyTrainConfig,
+    train_data: SaliencyTensors,
+    root: str | Path = "runs",
+    resume: Optional[str | Path] = None,
+    val_data: Optional[SaliencyTensors] = None,
+    desc: Optional[str] = None,
+) -> SaliencyTrainResult:
+    """Train ``cfg.system`` on ``train_data``; ``resume`` = "latest" or a run/checkpoint folder."""
+    check_config(cfg)
+    if (train_data.text is None) != (cfg.system != "text-salgan"):
+        raise InputError(f"{cfg.system}: training data {'lacks' if train_data.text is None else 'has'} text embeddings")
+    if tuple(train_data.images.shape[-2:]) != tuple(cfg.input_size):
+        raise InputError(f"training images are {tuple(train_data.images.shape[-2:])}, config input_size {cfg.input_size}")
+    torch.manual_seed(cfg.seed)
+    text_dim = train_data.text.shape[1] if train_data.text is not None else None
+    gen, disc = build_networks(cfg, text_dim)
+    objective = build_objective(cfg, gen, disc)
+    lr = cfg.lr if cfg.lr is not None else _DEFAULT_OPTIMIZER[cfg.system][1]
+    optims = {"g": _optimizer(cfg, gen, lr)}
+    if disc is not None:
+        optims["d"] = _optimizer(cfg, disc, cfg.lr_d if cfg.lr_d is not None else lr)
+    nets = _networks(gen, disc)
+    run_dir, step = _start(cfg, root, resume, desc or cfg.system, nets, optims)
+    val = val_data if val_data is not None else train_data
+    per_epoch = max(1, len(train_data) // cfg.batch_size)
+    total = cfg.steps if cfg.steps is not None else cfg.epochs * per_epoch
+    logger = MetricsLogger(run_dir, tensorboard=False)
+    stopped_by = _run(cfg, objective, nets, optims, train_data, val, run_dir, logger, step, total, per_epoch)
+    logger.close()
+    for m in nets.values():
+        m.eval()
+    save_pretrained(gen, run_dir / "generator")
+    return SaliencyTrainResult(run_dir, stopped_by[1], gen, disc, stopped_by[0])
+
+
+def _run(cfg, objective, nets, optims, data, val, run_dir, logger, step, total, per_epoch) -> tuple[str, int]:
+    from tqdm.auto import tqdm
+
+    started, window, bar = time.monotonic(), _Window(), None
+    if cfg.progress:
+        bar = tqdm(total=total, initial=step, desc=cfg.system, unit="step", dynamic_ncols=True)
+    for m in nets.values():
+        m.train()
+    stopped_by = "steps"
+    try:
+        while step < total:
+            epoch, index = divmod(step, per_epoch)
+            perm = torch.randperm(len(data), generator=torch.Generator().manual_seed(mix_seed(cfg.seed, "epoch", epoch)))
+            batch = data.batch(perm[index * cfg.batch_size:(index + 1) * cfg.batch_size])
+            torch.manual_seed(mix_seed(cfg.seed, "step", step))
+            objective.set_epoch(epoch)
+            for update in objective.updates_for(index):
+                optims[update].zero_grad(set_to_none=True)
+                out = objective.d_step(batch) if update == "d" else objective.g_step(batch)
+                if not torch.isfinite(out["loss"]):
+                    raise FloatingPointError(f"non-finite {update} loss at step {step}; last checkpoint in {run_dir}")
+                out["loss"].backward()
+                optims[update].step()
+                window.add(update, {k: v.detach() for k, v in out.items()})
+            step += 1
+            if bar is not None:
+                bar.update(1)
+            if step % cfg.log_every == 0 or step == total:
+                logger.log({"step": step, "epoch": epoch, **window.pop(), "sec": round(time.monotonic() - started, 2)})
+            timed_out = cfg.minutes is not None and time.monotonic() - started > 60 * cfg.minutes
+            if step % cfg.checkpoint_every == 0 or step == total or timed_out:
+                _checkpoint(cfg, nets, optims, val, run_dir, logger, step)
+            if timed_out:
+                stopped_by = "time"
+                break
+    except KeyboardInterrupt:
+        _checkpoint(cfg, nets, optims, val, run_dir, logger, step)
+        stopped_by = "interrupt"
+    finally:
+        if bar is not None:
+            bar.close()
+    return stopped_by, step
+
+
+def _checkpoint(cfg, nets, optims, val, run_dir, logger, step) -> None:
+    gen = nets["generator"]
+    logger.log({"step": step, **_validate(gen, val, cfg.batch_size)})
+    (run_dir / "samples").mkdir(exist_ok=True)
+    save_overlays(gen, val, run_dir / "samples" / f"step-{step:06d}.png", cfg.num_samples)
+    if list_checkpoints(run_dir) and list_checkpoints(run_dir)[-1][0] == step:
+        return
+    save_saliency_checkpoint(run_dir, step, nets, optims, cfg)
+
+
+# ---------------------------------------------------------------------------- from a data spec
+def build_text_encoder_for(cfg: SaliencyTrainConfig):
+    """The frozen sentence encoder of a text-salgan run (None for the other systems)."""
+    if cfg.system != "text-salgan":
+        return None
+    from ..text import build_text_encoder
+
+    options = {"cache_dir": cfg.text_cache} if cfg.text_cache else {}
+    return build_text_encoder(cfg.text_encoder, **options)
+
+
+def load_tensors(cfg: SaliencyTrainConfig, data_spec: str, split: str, encoder=None) -> SaliencyTensors:
+    """Records of ``split`` of ``data_spec`` as tensors at ``cfg.input_size`` (texts encoded if needed)."""
+    from ..pipelines.saliency import encode_texts
+    from .saliency_data import open_saliency_records, records_to_tensors
+
+    records = open_saliency_records(data_spec, split, cfg.data)
+    encode = (lambda texts: encode_texts(encoder, texts)) if encoder is not None else None
+    return records_to_tensors(records, cfg.input_size, encode)
+
+
+def train_from_spec(
+    cfg: SaliencyTrainConfig, data_spec: str, root: str | Path = "runs", resume: Optional[str] = None,
+    desc: Optional[str] = None, text_encoder=None,
+) -> tuple[SaliencyTrainResult, Path]:
+    """Load the data named by ``data_spec``, train, and save a ready pipeline in ``<run>/pipeline/``.
+
+    Returns the training result and the pipeline folder (``Saliency.from_pretrained`` loads it).
+    """
+    from ..pipelines.saliency import Saliency
+
+    check_config(cfg)
+    encoder = text_encoder if text_encoder is not None else build_text_encoder_for(cfg)
+    train_data = load_tensors(cfg, data_spec, "train", encoder)
+    val_data = load_tensors(cfg, data_spec, "test", encoder)
+    result = train_saliency(cfg, train_data, root, resume, val_data, desc or f"{cfg.system}-{data_spec.split(':')[0]}")
+    spec = {"name": cfg.text_encoder, "options": {}} if encoder is not None else None
+    pipe = Saliency(result.generator, cfg.input_size, encoder, spec)
+    folder = pipe.save_pretrained(result.run_dir / "pipeline", extra={"trained_on": data_spec, "step": result.step})
+    return result, folder

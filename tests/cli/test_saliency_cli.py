@@ -1,0 +1,96 @@
+"""`wordsight saliency`, `wordsight train text-salgan`, `wordsight evaluate saliency`, `wordsight ablate text-salgan`."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from wordsight.cli.main import main
+from wordsight.models.salgan import SalGANGenerator
+from wordsight.pipelines.saliency import Saliency
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def image(tmp_path):
+    path = tmp_path / "img.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (30, 40, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture
+def salgan_pipe(tmp_path):
+    torch.manual_seed(0)
+    return Saliency(SalGANGenerator(width=1 / 16), (32, 32)).save_pretrained(tmp_path / "pipe")
+
+
+def test_saliency_writes_overlay_and_raw_maps(tmp_path, image, salgan_pipe, capsys):
+    out, raw = tmp_path / "o" / "overlay.png", tmp_path / "map.png"
+    assert main(["saliency", str(image), "--model", str(salgan_pipe), "--out", str(out), "--raw", str(raw)]) == 0
+    assert Image.open(out).size == (40, 30)
+    grey = Image.open(raw)
+    assert grey.mode.startswith("I") and grey.size == (40, 30)
+    npy = tmp_path / "map.npy"
+    assert main(["saliency", str(image), "--model", str(salgan_pipe), "--out", str(out), "--raw", str(npy)]) == 0
+    expected = Saliency.from_pretrained(salgan_pipe).compute_saliency(image)
+    np.testing.assert_allclose(np.load(npy), expected, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(Image.open(raw), dtype=np.float64) / 65535, expected, atol=2e-5)
+
+
+def test_saliency_bad_input_exit_code_2(tmp_path, image, salgan_pipe, capsys):
+    junk = tmp_path / "junk.jpg"
+    junk.write_bytes(b"\x00\x01 not a jpeg")
+    assert main(["saliency", str(junk), "--model", str(salgan_pipe), "--out", str(tmp_path / "o.png")]) == 2
+    assert "junk.jpg" in capsys.readouterr().err
+    assert main(["saliency", str(image), "--model", str(salgan_pipe), "--text", "a cat", "--out", str(tmp_path / "o.png")]) == 2
+    assert main(["saliency", str(image), "--model", str(salgan_pipe), "--raw", str(tmp_path / "m.txt")]) == 2
+    assert main(["saliency", str(image), "--model", str(tmp_path)]) == 2
+
+
+def test_train_config_errors_exit_2(capsys):
+    assert main(["train", "text-salgan", "--dry-run", "model.widht=3"]) == 2
+    assert "valid" in capsys.readouterr().err
+    assert main(["train", "salgan", "--dry-run", "lr=0.01"]) == 0
+    assert "lr: 0.01" in capsys.readouterr().out
+    assert main(["train", "salgan", "--config", "text_salgan_synthetic", "--dry-run"]) == 2
+
+
+TINY = ["input_size=[32,32]", "data.num_scenes=6", "data.test_scenes=3", "data.image_size=32", "steps=4",
+        "batch_size=8", "model.width=0.0625", "model.text_channels=4", "discriminator.width=0.0625",
+        "discriminator.text_channels=4", "progress=false"]
+
+
+def test_train_evaluate_and_predict_text_salgan(tmp_path, image, capsys):
+    runs = tmp_path / "runs"
+    assert main(["train", "text-salgan", "--data", "synthetic", "--out", str(runs), *TINY]) == 0
+    pipe = next(runs.glob("*/pipeline"))
+    assert (pipe / "pipeline.json").exists()
+    assert main(["saliency", str(image), "--model", str(pipe), "--out", str(tmp_path / "o.png")]) == 2
+    assert "text-guided" in capsys.readouterr().err
+    assert main(["saliency", str(image), "--model", str(pipe), "--text", "a red circle", "--out", str(tmp_path / "o.png")]) == 0
+    out = tmp_path / "eval"
+    assert main(["evaluate", "saliency", str(pipe), "--data", "synthetic", "--limit", "8", "--out", str(out),
+                 "--metrics", "auc_judd,nss,cc"]) == 0
+    report = json.loads((out / "metrics.json").read_text())
+    assert set(report["summary"]) == {"model", "centre_bias", "mean_fixation_map"}
+    assert {"total", "none", "salient"} <= set(report["summary"]["model"])
+    assert "| model | total |" in (out / "metrics.md").read_text()
+    assert main(["train", "text-salgan", "--data", "synthetic", "--out", str(runs), "--resume", "latest", *TINY[:-5],
+                 "steps=6", *TINY[-5:]]) == 0
+
+
+def test_ablate_text_salgan_prints_table(tmp_path, capsys):
+    assert main(["ablate", "text-salgan", "--steps", "2", "--scenes", "4", "--test-scenes", "4", "--variants", "G1D2,no-text",
+                 "--out", str(tmp_path), *TINY[:1], *TINY[5:]]) == 0
+    out = capsys.readouterr().out
+    assert "| G1D2 | salient |" in out and "| no-text | total |" in out
+    assert (tmp_path / "metrics.json").exists()
