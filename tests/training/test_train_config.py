@@ -45,3 +45,12 @@ def test_optimizer_settings_merge_field_by_field_over_the_system_defaults():
     assert resolved["g"].lr == 1e-4
     with pytest.raises(ConfigError, match="unknown optimizer 'text'"):
         resolve_optimizers(TrainConfig(optimizers={"text": {"lr": 1.0}}), defaults)
+
+
+def test_ema_warmup_ramps_the_decay():
+    from wordsight.training.config import TrainConfig
+    from wordsight.training.ema import ema_decay_at
+
+    cfg = TrainConfig(ema_decay=0.999, ema_warmup=True)
+    assert ema_decay_at(cfg, 0) == 0.1 and ema_decay_at(cfg, 90) == 0.91 and ema_decay_at(cfg, 10**6) == 0.999
+    assert ema_decay_at(TrainConfig(ema_decay=0.99), 0) == 0.99

@@ -46,6 +46,7 @@ class TrainConfig:
     warmup_steps: int = 0
     grad_clip: float | None = None
     ema_decay: float = 0.999
+    ema_warmup: bool = False  # decay min(ema_decay, (1+s)/(10+s)): useful for short runs
     mixed_precision: str | bool = "bf16"  # "no", "bf16" (CPU or GPU) or "fp16" (GPU); YAML's bare no = "no"
     channels_last: bool = True
     device: Literal["auto", "cpu"] = "auto"

@@ -22,3 +22,12 @@ def update_ema(ema: nn.Module, module: nn.Module, decay: float) -> None:
         e.lerp_(p.detach(), 1.0 - decay)
     for e, b in zip(ema.buffers(), module.buffers()):
         e.copy_(b)
+
+
+def ema_decay_at(cfg, step: int) -> float:
+    """The EMA decay used after ``step`` updates: ``cfg.ema_decay``, warmed up as (1 + s) / (10 + s) when
+    ``cfg.ema_warmup`` is set, so a short run's EMA is not dominated by its random initialisation
+    (TensorFlow's ExponentialMovingAverage num_updates rule). A pure function of the step: resume stays exact."""
+    if getattr(cfg, "ema_warmup", False):
+        return min(cfg.ema_decay, (1.0 + step) / (10.0 + step))
+    return cfg.ema_decay

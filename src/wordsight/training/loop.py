@@ -42,7 +42,7 @@ from ..utils.seed import get_rng_state, seed_everything, set_rng_state
 from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from .config import TrainConfig, resolve_optimizers
 from .data import as_batch_source, mix_seed
-from .ema import make_ema, update_ema
+from .ema import ema_decay_at, make_ema, update_ema
 from .objective import GANObjective, Phase, build_objective
 from .rundir import MetricsLogger, make_run_dir, plot_loss_curves, resolve_resume, save_sample_grid, truncate_metrics
 
@@ -287,7 +287,7 @@ class Trainer:
             warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)`")
             for sched in self.schedulers.values():
                 sched.step()
-        update_ema(self.ema, self.objective.generator, self.cfg.ema_decay)
+        update_ema(self.ema, self.objective.generator, ema_decay_at(self.cfg, self.step))
         self.bad_streak = self.bad_streak + 1 if bad else 0
         if self.bad_streak >= self.cfg.max_bad_steps:
             self._raise_non_finite(logs)
