@@ -87,3 +87,19 @@ def test_r_precision_with_a_trained_damsm_folder(tiny_pipeline, tmp_path):
                  "--damsm", str(damsm), "--out", str(out), "--no-progress"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())["metrics"]
     assert 0.0 <= metrics["r_precision_mean"] <= 1.0 and "r_precision_std" in metrics
+
+
+def test_train_damsm_on_a_caption_folder(tmp_path, capsys, monkeypatch):
+    from wordsight.data.export import write_caption_folder
+    from wordsight.data.synthetic import SyntheticWorld, WorldConfig
+
+    world = SyntheticWorld(WorldConfig(seed=1, image_size=32))
+    root = write_caption_folder(tmp_path / "mine", [world.captioned_image(i) for i in range(8)])
+    out = tmp_path / "damsm"
+    assert main(["train", "damsm", "--data", f"folder:{root}", "--steps", "2", "--batch-size", "4",
+                 "--image-size", "16", "--out", str(out), "--no-progress"]) == 0
+    assert (out / "text_encoder" / "model.safetensors").is_file()
+    monkeypatch.setenv("WORDSIGHT_INCEPTION_V3", str(tmp_path / "missing.pth"))
+    assert main(["train", "damsm", "--data", f"folder:{root}", "--image-encoder", "inception", "--steps", "1",
+                 "--out", str(out), "--no-progress"]) == 2
+    assert "missing.pth" in capsys.readouterr().err

@@ -10,7 +10,9 @@ from ..utils.checks import InputError
 
 
 def train_damsm_cmd(
-    data: str = typer.Option("synthetic", help="synthetic (the built-in world's train split)."),
+    data: str = typer.Option("synthetic", help="synthetic (the built-in world's train split) or LAYOUT:PATH (cub:, oxford:, coco:, folder:)."),
+    image_encoder: str = typer.Option("small", help="small (a CNN trained from scratch) or inception (AttnGAN's; needs the local torchvision Inception-v3 weights)."),
+    inception_weights: Path = typer.Option(None, help="inception_v3_google-0cc3c7bd.pth (default: $WORDSIGHT_INCEPTION_V3 or the torch hub cache)."),
     steps: int = typer.Option(600, min=1, help="Training steps."),
     batch_size: int = typer.Option(32, min=2, help="Pairs per step (AttnGAN birds: 48)."),
     image_size: int = typer.Option(64, help="Side the images are rendered at (a multiple of 16)."),
@@ -24,14 +26,16 @@ def train_damsm_cmd(
 
     Use the folder with `wordsight evaluate generation --metrics r_precision --damsm OUT`.
     """
-    from ..training.damsm import DAMSMTrainConfig, train_damsm_synthetic
+    from ..training.damsm import DAMSMTrainConfig, train_damsm, train_damsm_synthetic
 
-    if data != "synthetic":
-        raise InputError(f"`wordsight train damsm` trains on --data synthetic only, got {data!r}; for a caption data "
-                         "set call wordsight.training.damsm.train_damsm (see docs/damsm.md)")
+    if image_encoder not in ("small", "inception"):
+        raise InputError(f"--image-encoder must be small or inception, got {image_encoder!r}")
     cfg = DAMSMTrainConfig(steps=steps, batch_size=batch_size, image_size=image_size, minutes=minutes, seed=seed,
                            eval_images=eval_images, progress=progress)
-    result = train_damsm_synthetic(out, cfg, world_seed=seed)
+    if data == "synthetic" and image_encoder == "small":
+        result = train_damsm_synthetic(out, cfg, world_seed=seed)
+    else:
+        result = train_damsm(*_layout_damsm(data, image_encoder, inception_weights, image_size, seed), cfg, out)
     last = result.history[-1] if result.history else {}
     typer.echo(f"trained {result.steps} steps in {result.seconds:.1f} s; last loss {last.get('loss', float('nan')):.4f}")
     if result.r_precision is not None:
@@ -39,6 +43,29 @@ def train_damsm_cmd(
         typer.echo(f"R-precision {rp['r_precision']:.4f} +- {rp['r_precision_fold_std']:.4f} on {rp['num_images']} "
                    f"fresh test scenes (chance {rp['chance']:.4f})")
     typer.echo(f"saved to {result.out_dir}")
+
+
+def _layout_damsm(data: str, image_encoder: str, inception_weights: Path | None, image_size: int, seed: int):
+    """(dataset, text encoder, image encoder) for a real caption layout or the synthetic world."""
+    from ..data.layouts import open_layout
+    from ..data.synthetic import SyntheticWorld, WorldConfig
+    from ..models.damsm import InceptionDAMSMImageEncoder, SmallDAMSMImageEncoder
+    from ..text.bilstm import DAMSMTextEncoder
+    from ..training.damsm import vocabulary_from_data
+
+    if data == "synthetic":
+        dataset = SyntheticWorld(WorldConfig(seed=seed, image_size=image_size))
+    elif ":" in data:
+        layout, path = data.split(":", 1)
+        dataset = open_layout(path, layout=layout)
+    else:
+        raise InputError(f"--data must be synthetic or LAYOUT:PATH, got {data!r}")
+    text = DAMSMTextEncoder.from_vocabulary(vocabulary_from_data(dataset, len(dataset)))
+    if image_encoder == "inception":
+        images = InceptionDAMSMImageEncoder(weights=str(inception_weights) if inception_weights else "default")
+    else:
+        images = SmallDAMSMImageEncoder(image_size=image_size)
+    return dataset, text, images
 
 
 def register(app: typer.Typer) -> None:
