@@ -94,3 +94,10 @@ def test_ablate_text_salgan_prints_table(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| G1D2 | salient |" in out and "| no-text | total |" in out
     assert (tmp_path / "metrics.json").exists()
+
+
+@pytest.mark.skipif(not (__import__("wordsight.pipelines.saliency", fromlist=["x"]).SHIPPED_DIR / "pipeline.json").exists(),
+                    reason="shipped model not built")
+def test_default_model_is_the_shipped_one(tmp_path, image):
+    assert main(["saliency", str(image), "--text", "a red circle", "--out", str(tmp_path / "o.png")]) == 0
+    assert main(["saliency", str(image), "--out", str(tmp_path / "o.png")]) == 2  # text-guided: text required
