@@ -103,6 +103,22 @@ def load_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         raise InputError(f"cannot read weights {path}: {exc}") from exc
 
 
+def load_torch_state_dict(path: str | os.PathLike, what: str) -> dict[str, torch.Tensor]:
+    """A state dict from a third-party weights file: ``.safetensors``, or a ``.pth`` read with
+    ``torch.load(weights_only=True)`` so no code is ever unpickled. Errors name ``what`` and the path."""
+    path = Path(path)
+    try:
+        if path.suffix == ".safetensors":
+            state = load_file(str(path))
+        else:
+            state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:  # corrupt file, a pickle with code in it, another format
+        raise InputError(f"cannot read {what} weights {path}: {exc}") from exc
+    if not isinstance(state, dict):
+        raise InputError(f"{path}: expected a state dict, got {type(state).__name__}")
+    return state
+
+
 def save_pretrained(module: nn.Module, path: str | os.PathLike, extra: dict | None = None) -> Path:
     """Write ``config.json`` (model type + init args + ``extra``) and ``model.safetensors``."""
     if not hasattr(module, "config") or not hasattr(module, "model_type"):

@@ -24,13 +24,13 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..hub import register_model
+from ..hub import load_torch_state_dict, register_model
 from ..utils.checks import InputError, check_shape
 
 __all__ = [
@@ -105,17 +105,7 @@ def read_torchvision_inception_v3_state(path: str | os.PathLike | None = None) -
             f"(https://download.pytorch.org/models/{INCEPTION_V3_FILENAME}, fetched on a machine with internet) "
             "there, or point $WORDSIGHT_INCEPTION_V3 at it (a .safetensors conversion with the same keys also works)."
         )
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            state = load_file(str(path))
-        else:
-            state = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupt file, a pickle with code in it, another format
-        raise InputError(f"cannot read Inception-v3 weights {path}: {exc}") from exc
-    if not isinstance(state, Mapping):
-        raise InputError(f"{path}: expected a state dict, got {type(state).__name__}")
+    state = load_torch_state_dict(path, "Inception-v3")
     trunk = {k: v for k, v in state.items() if k.split(".", 1)[0] in INCEPTION_TRUNK_MODULES}
     if not trunk:
         raise InputError(f"{path}: not a torchvision Inception-v3 state dict (no Conv2d_1a_3x3 / Mixed_* keys)")
@@ -193,12 +183,7 @@ def load_attngan_image_encoder_state(encoder: InceptionDAMSMImageEncoder, path: 
     path = Path(path)
     if not path.is_file():
         raise InputError(f"AttnGAN image encoder file not found: {path}")
-    try:
-        state = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise InputError(f"cannot read AttnGAN image encoder {path}: {exc}") from exc
-    if not isinstance(state, Mapping):
-        raise InputError(f"{path}: expected a state dict, got {type(state).__name__}")
+    state = load_torch_state_dict(path, "AttnGAN image encoder")
     missing, unexpected = encoder.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.endswith("num_batches_tracked")]
     if missing or unexpected:

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..hub import register_model
+from ..hub import load_torch_state_dict, register_model
 from ..utils.checks import InputError, check_shape
 
 __all__ = [
@@ -185,17 +185,7 @@ def read_torchvision_vgg16_state(path: str | os.PathLike | None = None) -> dict[
             f"(https://download.pytorch.org/models/{VGG16_FILENAME}, fetched on a machine with internet) to this path, "
             "or point $WORDSIGHT_VGG16 at it (a .safetensors conversion with the same keys also works)."
         )
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            state = load_file(str(path))
-        else:
-            state = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupt file, pickle with code in it, wrong format
-        raise InputError(f"cannot read VGG-16 weights {path}: {exc}") from exc
-    if not isinstance(state, Mapping):
-        raise InputError(f"{path}: expected a state dict, got {type(state).__name__}")
+    state = load_torch_state_dict(path, "VGG-16")
     return _map_torchvision_keys(state, path)
 
 
