@@ -145,6 +145,7 @@ def from_pretrained(path: str | os.PathLike, map_location: str | torch.device = 
     path = Path(path)
     meta = read_pretrained_config(path)
     from . import models as _models  # noqa: F401  (registers every shipped model name)
+    from .text import whitening as _whitening  # noqa: F401
 
     cls = MODELS.get(meta["model_type"])
     module = cls(**meta.get("config", {}))

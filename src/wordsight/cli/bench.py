@@ -15,27 +15,42 @@ def bench_train(
     nf: int = typer.Option(32, help="Generator/discriminator width (official: 32)."),
     steps: int = typer.Option(5, min=1, help="Timed steps per mode."),
     threads: int = typer.Option(0, help="torch threads (0: leave the default)."),
+    bf16: str = typer.Option("auto", help="Time bf16 autocast too: auto (only where the CPU has native bf16), yes, no."),
 ) -> None:
-    """img/s, GFLOP/s and fraction of the measured bf16 matmul peak of one training step, with the
+    """img/s, GFLOP/s and fraction of the measured matmul peak of one training step, next to the
     same model in plain fp32 eager mode measured in the same run."""
     import torch
 
-    from ..training.benchmark import bf16_matmul_peak, measure_train_speed
+    from ..training.benchmark import matmul_peak, measure_train_speed
+    from ..utils.hardware import native_bf16
 
     if system != "dfgan":
         raise typer.BadParameter(f"only dfgan is benchmarked so far, got {system!r}")
     if threads:
         torch.set_num_threads(threads)
-    peak = bf16_matmul_peak()
-    fast = measure_train_speed(size, batch, nf, amp=True, channels_last=True, steps=steps)
+    with_bf16 = _bf16_choice(bf16)
+    peak_dtype = torch.bfloat16 if native_bf16() else torch.float32
+    peak = matmul_peak(peak_dtype)
+    modes = ([(True, True)] if with_bf16 else []) + [(False, True)]
+    rows = [measure_train_speed(size, batch, nf, amp=amp, channels_last=cl, steps=steps) for amp, cl in modes]
     base = measure_train_speed(size, batch, nf, amp=False, channels_last=False, steps=max(2, steps // 2))
+    peak_name = "bf16" if peak_dtype == torch.bfloat16 else "fp32"
     typer.echo(f"DF-GAN training step, {size} px, batch {batch}, nf {nf}, {torch.get_num_threads()} threads; "
-               f"bf16 matmul peak {peak:.0f} GFLOP/s; {fast.gflop_per_image:.2f} GFLOP per image")
-    typer.echo("| mode | img/s | GFLOP/s | % of bf16 peak | vs fp32 eager |")
+               f"native bf16: {'yes' if native_bf16() else 'no'}; {peak_name} matmul peak {peak:.0f} GFLOP/s; "
+               f"{base.gflop_per_image:.2f} GFLOP per image")
+    typer.echo(f"| mode | img/s | GFLOP/s | % of {peak_name} peak | vs fp32 eager |")
     typer.echo("|---|---|---|---|---|")
-    for r in (fast, base):
+    for r in (*rows, base):
         typer.echo(f"| {r.mode} | {r.img_per_s:.2f} | {r.gflop_per_s:.1f} | {100 * r.gflop_per_s / peak:.1f}% | "
                    f"{r.img_per_s / base.img_per_s:.2f}x |")
+
+
+def _bf16_choice(value: str) -> bool:
+    from ..utils.hardware import native_bf16
+
+    if value not in ("auto", "yes", "no"):
+        raise typer.BadParameter(f"--bf16 must be auto, yes or no, got {value!r}")
+    return native_bf16() if value == "auto" else value == "yes"
 
 
 @app.command("generate")
@@ -43,8 +58,9 @@ def bench_generate(
     size: int = typer.Option(256, help="Image size."),
     nf: int = typer.Option(32),
     threads: int = typer.Option(0, help="torch threads (0: leave the default)."),
+    bf16: str = typer.Option("auto", help="Time bf16 autocast too: auto (only where the CPU has native bf16), yes, no."),
 ) -> None:
-    """Batch-1 latency and batch-32 throughput of the DF-GAN generator (bf16 and fp32)."""
+    """Batch-1 latency and batch-32 throughput of the DF-GAN generator (fp32, and bf16 where native)."""
     import torch
 
     from ..training.benchmark import measure_generation
@@ -54,7 +70,7 @@ def bench_generate(
     typer.echo(f"DF-GAN generator, {size} px, nf {nf}, {torch.get_num_threads()} threads")
     typer.echo("| mode | batch-1 latency (ms) | batch-32 img/s |")
     typer.echo("|---|---|---|")
-    for amp in (True, False):
+    for amp in ((True, False) if _bf16_choice(bf16) else (False,)):
         r = measure_generation(size, nf, amp=amp)
         typer.echo(f"| {'bf16+channels_last' if amp else 'fp32+channels_last'} | {r['latency_ms_batch1']:.1f} | {r['img_per_s_batch32']:.2f} |")
 

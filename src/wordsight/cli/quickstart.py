@@ -110,15 +110,14 @@ def train_with_oracle_curve(out: Path, minutes: float, segments: int, captions: 
                             overrides: list[str], seed: int) -> tuple[Path | None, list[dict]]:
     """Train DF-GAN in ``segments`` pieces (resuming each time) and measure the oracle after each."""
     from ..config import load_config
-    from ..text.minilm import MiniLMEncoder
     from ..training.config import TrainConfig
     from ..training.loop import train
-    from ..training.synthetic_data import build_training_data, default_cache_dir
+    from ..training.synthetic_data import build_training_data, training_text_encoder
     from ..pipelines.text_to_image import TextToImage
 
     cfg = load_config(TrainConfig, "dfgan_synthetic", [f"seed={seed}", "data.num_scenes=1000", *overrides])
     data = build_training_data("synthetic", cfg)
-    encoder = MiniLMEncoder(cache_dir=default_cache_dir())
+    encoder, _ = training_text_encoder(data)
     curve, run_dir, t0 = [], None, time.time()
     for k in range(segments):
         seg_cfg = load_config(TrainConfig, "dfgan_synthetic",

@@ -45,9 +45,10 @@ def train_dfgan_cmd(
     typer.echo(f"run folder: {result.run_dir} (step {result.step}, stopped by {result.stopped_by})")
     if (result.run_dir / "generator_ema").exists():
         from ..pipelines.text_to_image import TextToImage
-        from ..training.synthetic_data import minilm_encoder
+        from ..training.synthetic_data import training_text_encoder
 
-        pipe = TextToImage(result.ema.float().eval(), minilm_encoder(), {"name": "minilm"})
+        encoder, spec = training_text_encoder(dataset)
+        pipe = TextToImage(result.ema.float().eval(), encoder, spec)
         pipe.save_pretrained(result.run_dir / "pipeline", extra={"trained_steps": result.step})
         typer.echo(f"pipeline: {result.run_dir / 'pipeline'} (wordsight generate {result.run_dir / 'pipeline'} \"CAPTION\")")
     if result.stopped_by in ("SIGINT", "SIGTERM"):

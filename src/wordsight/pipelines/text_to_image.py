@@ -6,8 +6,9 @@
     out.to_pil()[0].save("circle.png")
 
 Folder layout: ``generator/`` (hub folder: config.json + model.safetensors), ``pipeline.json`` (text
-encoder name and options, default truncation), and ``text_encoder/`` when the encoder is trainable
-(the DAMSM BiLSTM).
+encoder name and options, default truncation), ``text_encoder/`` when the encoder is trainable
+(the DAMSM BiLSTM), and ``sentence_whitening/`` when the sentence vectors were whitened for training
+(:mod:`wordsight.text.whitening`).
 """
 
 from __future__ import annotations
@@ -48,8 +49,14 @@ def build_text_encoder_from_spec(spec: dict, folder: Path):
 
     name = spec.get("name", "minilm")
     if name == "bilstm":
-        return from_pretrained(folder / "text_encoder").eval()
-    return text.build_text_encoder(name, **spec.get("options", {}))
+        encoder = from_pretrained(folder / "text_encoder").eval()
+    else:
+        encoder = text.build_text_encoder(name, **spec.get("options", {}))
+    if spec.get("whitening"):
+        from ..text.whitening import WhitenedEncoder
+
+        encoder = WhitenedEncoder(encoder, from_pretrained(folder / spec["whitening"]))
+    return encoder
 
 
 class TextToImage:
@@ -78,8 +85,12 @@ class TextToImage:
     def save_pretrained(self, path: str | os.PathLike, extra: dict | None = None) -> Path:
         folder = Path(path)
         save_pretrained(self.generator, folder / "generator")
+        encoder = self.text_encoder
+        if self.encoder_spec.get("whitening"):
+            save_pretrained(encoder.whitening, folder / self.encoder_spec["whitening"])
+            encoder = encoder.base
         if self.encoder_spec.get("name") == "bilstm":
-            save_pretrained(self.text_encoder, folder / "text_encoder")
+            save_pretrained(encoder, folder / "text_encoder")
         atomic_write_json(folder / PIPELINE_FILE, {"text_encoder": self.encoder_spec, "truncation": self.truncation, **(extra or {})})
         return folder
 

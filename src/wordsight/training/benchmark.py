@@ -16,10 +16,10 @@ from torch.utils.flop_counter import FlopCounterMode
 from .objective import SYSTEMS
 
 
-def bf16_matmul_peak(n: int = 2048, seconds: float = 1.0) -> float:
-    """Measured bf16 matmul throughput of this machine in GFLOP/s (the 'peak' we compare against)."""
-    a = torch.randn(n, n, dtype=torch.bfloat16)
-    b = torch.randn(n, n, dtype=torch.bfloat16)
+def matmul_peak(dtype: torch.dtype = torch.bfloat16, n: int = 2048, seconds: float = 1.0) -> float:
+    """Measured matmul throughput of this machine in GFLOP/s for ``dtype`` (the 'peak' we compare against)."""
+    a = torch.randn(n, n, dtype=dtype)
+    b = torch.randn(n, n, dtype=dtype)
     for _ in range(2):
         a @ b
     count, t0 = 0, time.perf_counter()
@@ -27,6 +27,10 @@ def bf16_matmul_peak(n: int = 2048, seconds: float = 1.0) -> float:
         a @ b
         count += 1
     return 2 * n**3 * count / (time.perf_counter() - t0) / 1e9
+
+
+def bf16_matmul_peak(n: int = 2048, seconds: float = 1.0) -> float:
+    return matmul_peak(torch.bfloat16, n, seconds)
 
 
 class _GlobalOnly:

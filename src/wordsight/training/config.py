@@ -16,7 +16,7 @@ from typing import Any, Literal
 from ..config import ConfigError, config_from_dict
 
 
-PRECISIONS = ("no", "bf16", "fp16")
+PRECISIONS = ("auto", "no", "bf16", "fp16")
 
 
 @dataclass
@@ -47,7 +47,7 @@ class TrainConfig:
     grad_clip: float | None = None
     ema_decay: float = 0.999
     ema_warmup: bool = False  # decay min(ema_decay, (1+s)/(10+s)): useful for short runs
-    mixed_precision: str | bool = "bf16"  # "no", "bf16" (CPU or GPU) or "fp16" (GPU); YAML's bare no = "no"
+    mixed_precision: str | bool = "auto"  # "auto" (bf16 where the hardware has it, else fp32), "no", "bf16", "fp16" (GPU); YAML's bare no = "no"
     channels_last: bool = True
     device: Literal["auto", "cpu"] = "auto"
     seed: int = 0

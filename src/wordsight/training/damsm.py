@@ -76,7 +76,7 @@ class DAMSMTrainConfig:
     gamma3: float = GAMMA3
     mask_same_class: bool = True  # AttnGAN: same-class pairs are not negatives (needs item labels)
     num_items: int | None = 4096  # training pool: items 0..num_items-1 (None = the whole dataset)
-    mixed_precision: Literal["no", "bf16"] = "bf16"  # encoders only; the loss is always float32
+    mixed_precision: Literal["auto", "no", "bf16"] = "auto"  # encoders only (auto: bf16 where native); the loss is always float32
     minutes: float | None = None  # time budget; stops at whichever of steps/minutes comes first
     seed: int = 0
     log_every: int = 50
@@ -92,8 +92,8 @@ class DAMSMTrainConfig:
             raise ConfigError(f"DAMSMTrainConfig.batch_size must be >= 2 (the loss contrasts pairs), got {self.batch_size}")
         if self.num_items is not None and self.num_items < self.batch_size:
             raise ConfigError(f"DAMSMTrainConfig.num_items ({self.num_items}) must be >= batch_size ({self.batch_size})")
-        if self.mixed_precision not in ("no", "bf16"):
-            raise ConfigError(f"DAMSMTrainConfig.mixed_precision must be 'no' or 'bf16', got {self.mixed_precision!r}")
+        if self.mixed_precision not in ("auto", "no", "bf16"):
+            raise ConfigError(f"DAMSMTrainConfig.mixed_precision must be 'auto', 'no' or 'bf16', got {self.mixed_precision!r}")
         if self.eval_images < 0 or self.eval_distractors < 1:
             raise ConfigError("DAMSMTrainConfig: eval_images must be >= 0 and eval_distractors >= 1")
 
@@ -178,7 +178,10 @@ def _device_of(module: nn.Module) -> torch.device:
 
 
 def _autocast(cfg: DAMSMTrainConfig, device: torch.device):
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=cfg.mixed_precision == "bf16")
+    from ..utils.hardware import resolve_precision
+
+    enabled = resolve_precision(cfg.mixed_precision, device) == "bf16"
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
 def damsm_step_loss(

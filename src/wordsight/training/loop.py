@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 from ..config import ConfigError, config_to_dict, save_config
 from ..hub import save_pretrained
 from ..utils.checks import InputError
+from ..utils.hardware import resolve_precision
 from ..utils.seed import get_rng_state, seed_everything, set_rng_state
 from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from .config import TrainConfig, resolve_optimizers
@@ -115,6 +116,7 @@ class Trainer:
         self.device = self.accelerator.device
         self.rank, self.world = self.accelerator.process_index, self.accelerator.num_processes
         self.is_main = self.accelerator.is_main_process
+        cfg = dataclasses.replace(cfg, mixed_precision=resolve_precision(cfg.mixed_precision, self.device))
         _check_precision(cfg, self.device)
         _set_determinism(cfg.deterministic, self.device)
         seed_everything(mix_seed("init", cfg.seed))  # identical initial weights in every process
@@ -131,6 +133,8 @@ class Trainer:
         self.step, self.skipped, self.bad_streak = 0, {p.name: 0 for p in self.objective.phases}, 0
         self.run_dir = self._open_run_dir(root, resume, desc or f"{cfg.system if system is None or isinstance(system, GANObjective) else system}-{_data_name(data)}")
         self.logger = MetricsLogger(self.run_dir, cfg.tensorboard) if self.is_main else None
+        if self.is_main:
+            _keep_data_artifacts(data, self.run_dir)
         self._fixed = self._fixed_sample_inputs() if self.is_main else None
         self._signal: str | None = None
         self._reset_window()
@@ -435,6 +439,24 @@ class Trainer:
 
 
 # ---- module-level helpers -------------------------------------------------------------------------
+def _keep_data_artifacts(data: Any, run_dir: Path) -> None:
+    """Save what the data set fitted (``data.artifacts()``, e.g. the sentence whitening) in the run folder;
+    on resume, refuse to go on when the refitted module differs from the saved one (the data changed)."""
+    artifacts = data.artifacts() if callable(getattr(data, "artifacts", None)) else {}
+    for name, module in artifacts.items():
+        folder = run_dir / name
+        if not folder.exists():
+            save_pretrained(module, folder)
+            continue
+        from ..hub import load_weights
+
+        saved = load_weights(folder / "model.safetensors")
+        for key, value in module.state_dict().items():
+            if key not in saved or saved[key].shape != value.shape or not torch.allclose(saved[key], value.float(), atol=1e-4):
+                raise ConfigError(f"{folder} was fitted on other training data than this run now has ({key} differs); "
+                                  "resume with the data options the run started with")
+
+
 def _data_name(data: Any) -> str:
     return str(getattr(data, "name", type(data).__name__.lower()))
 

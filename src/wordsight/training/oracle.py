@@ -21,6 +21,7 @@ from tqdm import tqdm
 from ..data.synthetic import SyntheticWorld, WorldConfig, slot_targets
 from ..hub import save_pretrained
 from ..models.oracle import SceneOracle
+from ..utils.hardware import native_bf16
 from ..utils.images import pil_to_tensor
 from ..utils.io import atomic_write_json
 from ..utils.seed import seed_everything
@@ -101,7 +102,7 @@ def train_oracle(out_dir: str | Path, cfg: OracleTrainConfig = OracleTrainConfig
         idx = np.stack([w_ids, step * cfg.batch_size + np.arange(cfg.batch_size)], 1)
         sizes = rng.choice([48, 64, 64, 64, 96, 128], size=cfg.batch_size)
         images, tgt = _render_batch(worlds, idx, sizes)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=native_bf16("cpu")):
             out = oracle(images.contiguous(memory_format=torch.channels_last))
         loss = oracle_loss(out, tgt)
         opt.zero_grad(set_to_none=True)

@@ -36,12 +36,17 @@ class SyntheticCaptionData(torch.utils.data.Dataset):
         self.captions = [c for i in range(num_scenes) for c in world.scene_captions(i)]
         vecs = []
         bar = tqdm(range(0, len(self.captions), batch_size), desc="encoding captions", disable=not progress)
-        for start in bar:
-            vecs.append(encoder.encode(self.captions[start : start + batch_size]).sentence.float())
+        with torch.no_grad():
+            for start in bar:
+                vecs.append(encoder.encode(self.captions[start : start + batch_size]).sentence.float())
         self.sentences = torch.cat(vecs)
 
     def __len__(self) -> int:
         return len(self.captions)
+
+    def artifacts(self) -> dict[str, torch.nn.Module]:
+        """Fitted modules the run folder must keep (the sentence whitening, when fitted)."""
+        return {"sentence_whitening": self.whitening} if getattr(self, "whitening", None) is not None else {}
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         scene = self.world.scene(index // self.k)
@@ -83,12 +88,15 @@ class CaptionedImageTrainingData(torch.utils.data.Dataset):
 
             raise InputError("the training data set has no captions")
         self.captions = captions
-        vecs = [encoder.encode(captions[s : s + batch_size]).sentence.float()
-                for s in tqdm(range(0, len(captions), batch_size), desc="encoding captions", disable=not progress)]
+        with torch.no_grad():
+            vecs = [encoder.encode(captions[s : s + batch_size]).sentence.float()
+                    for s in tqdm(range(0, len(captions), batch_size), desc="encoding captions", disable=not progress)]
         self.sentences = torch.cat(vecs)
 
     def __len__(self) -> int:
         return len(self.pairs)
+
+    artifacts = SyntheticCaptionData.artifacts
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         import torch.nn.functional as F
@@ -105,22 +113,97 @@ class CaptionedImageTrainingData(torch.utils.data.Dataset):
 
 
 def build_training_data(spec: str, cfg: Any, progress: bool = True) -> torch.utils.data.Dataset:
-    """``synthetic`` or ``<layout>:PATH`` (cub, oxford, coco, folder, or any registered caption layout)."""
+    """``synthetic`` or ``<layout>:PATH`` (cub, oxford, coco, folder, or any registered caption layout).
+
+    Text options under ``data:``: ``text_encoder`` ``minilm`` (default) or ``bilstm`` (a frozen DAMSM text
+    encoder from ``text_encoder_path``, a ``train damsm`` output folder or its ``text_encoder/``, as the
+    official DF-GAN uses), and ``sentence_whitening: k`` (see :func:`_maybe_whiten`).
+    """
     from ..utils.checks import InputError
 
     data_opts = dict(getattr(cfg, "data", {}) or {})
     encoder_name = data_opts.pop("text_encoder", "minilm")
-    if encoder_name != "minilm":
-        raise InputError(f"text encoder {encoder_name!r} is not wired for training data yet; use minilm")
+    encoder_path = data_opts.pop("text_encoder_path", None)
+    whiten_dim = int(data_opts.pop("sentence_whitening", 0) or 0)
+    encoder = frozen_text_encoder(encoder_name, encoder_path)
+    _check_sentence_dim(encoder, whiten_dim, cfg)
     size = int(cfg.model.get("image_size", 64))
     if spec == "synthetic":
         num_scenes = int(data_opts.pop("num_scenes", 2000))
         world = SyntheticWorld(WorldConfig(seed=cfg.seed, image_size=size, **data_opts))
-        return SyntheticCaptionData(world, num_scenes, minilm_encoder(), progress=progress)
-    if ":" not in spec:
-        raise InputError(f"--data must be 'synthetic' or LAYOUT:PATH (cub:, oxford:, coco:, folder:), got {spec!r}")
-    layout, path = spec.split(":", 1)
-    from ..data.layouts import open_layout
+        dataset = SyntheticCaptionData(world, num_scenes, encoder, progress=progress)
+    else:
+        if ":" not in spec:
+            raise InputError(f"--data must be 'synthetic' or LAYOUT:PATH (cub:, oxford:, coco:, folder:), got {spec!r}")
+        layout, path = spec.split(":", 1)
+        from ..data.layouts import open_layout
 
-    dataset = open_layout(path, layout=layout, split=data_opts.pop("split", None), **data_opts)
-    return CaptionedImageTrainingData(dataset, minilm_encoder(), size, progress=progress)
+        opened = open_layout(path, layout=layout, split=data_opts.pop("split", None), **data_opts)
+        dataset = CaptionedImageTrainingData(opened, encoder, size, progress=progress)
+    dataset.text_encoder, dataset.encoder_spec = encoder, {"name": encoder_name}
+    return _maybe_whiten(dataset, whiten_dim, cfg)
+
+
+def frozen_text_encoder(name: str, path: str | os.PathLike | None = None):
+    """The frozen caption encoder of a DF-GAN run: ``minilm`` (cached), or ``bilstm`` loaded from a
+    DAMSM folder (``path`` or ``path/text_encoder``) in eval mode with gradients off."""
+    from ..config import ConfigError
+    from ..utils.checks import InputError
+
+    if name == "minilm":
+        if path is not None:
+            raise ConfigError("data.text_encoder_path is only for data.text_encoder=bilstm (MiniLM ships with its package)")
+        return minilm_encoder()
+    if name == "bilstm":
+        if path is None:
+            raise ConfigError("data.text_encoder=bilstm needs data.text_encoder_path=<folder written by 'wordsight train damsm'>")
+        from ..hub import CONFIG_NAME, from_pretrained
+
+        folder = Path(path)
+        if not (folder / CONFIG_NAME).exists() and (folder / "text_encoder" / CONFIG_NAME).exists():
+            folder = folder / "text_encoder"
+        if not folder.exists():
+            raise InputError(f"DAMSM text encoder folder not found: {folder} (train one with 'wordsight train damsm')")
+        encoder = from_pretrained(folder).eval()
+        encoder.requires_grad_(False)
+        return encoder
+    raise ConfigError(f"data.text_encoder must be 'minilm' or 'bilstm', got {name!r}")
+
+
+def _check_sentence_dim(encoder: Any, whiten_dim: int, cfg: Any) -> None:
+    from ..config import ConfigError
+
+    expected = whiten_dim if whiten_dim > 0 else int(encoder.sentence_dim)
+    sentence_dim = int(cfg.model.get("sentence_dim", expected))
+    if sentence_dim != expected:
+        why = f"data.sentence_whitening={whiten_dim} makes {expected}-d" if whiten_dim > 0 else f"the text encoder gives {expected}-d"
+        raise ConfigError(f"{why} sentence vectors but model.sentence_dim is {sentence_dim}; set model.sentence_dim={expected}")
+
+
+def _maybe_whiten(dataset: Any, output_dim: int, cfg: Any) -> Any:
+    """With ``data.sentence_whitening: k`` (k > 0), fit PCA whitening to k dimensions on the data set's
+    sentence vectors and replace them (see :mod:`wordsight.text.whitening` for why). The fitted module is
+    exposed through ``dataset.artifacts()`` so the trainer saves it in the run folder."""
+    from ..text.whitening import SentenceWhitening
+
+    if output_dim <= 0:
+        return dataset
+    whitening = SentenceWhitening.fit(dataset.sentences, output_dim)
+    with torch.no_grad():
+        dataset.sentences = whitening(dataset.sentences)
+    dataset.whitening = whitening
+    return dataset
+
+
+def training_text_encoder(dataset: Any):
+    """The text encoder that maps captions to the sentence vectors ``dataset`` was built with, and its
+    pipeline spec (what ``TextToImage.save_pretrained`` needs), wrapped in the fitted whitening when the
+    data set has one."""
+    encoder = getattr(dataset, "text_encoder", None) or minilm_encoder()
+    spec = dict(getattr(dataset, "encoder_spec", None) or {"name": "minilm"})
+    whitening = getattr(dataset, "whitening", None)
+    if whitening is None:
+        return encoder, spec
+    from ..text.whitening import WhitenedEncoder
+
+    return WhitenedEncoder(encoder, whitening), {**spec, "whitening": "sentence_whitening"}

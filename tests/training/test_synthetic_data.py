@@ -1,0 +1,92 @@
+"""GAN training data from the synthetic world: MiniLM with and without whitening, a frozen DAMSM
+encoder, and the pipeline that maps captions to exactly the vectors the generator was trained on."""
+
+import pytest
+import torch
+
+from wordsight.config import ConfigError
+from wordsight.data.synthetic import SyntheticWorld, WorldConfig
+from wordsight.pipelines.text_to_image import TextToImage
+from wordsight.training import TrainConfig, train
+from wordsight.training.damsm import DAMSMTrainConfig, build_synthetic_damsm, train_damsm
+from wordsight.training.synthetic_data import build_training_data, training_text_encoder
+from wordsight.utils.checks import InputError
+
+
+def _cfg(sentence_dim, **data):
+    return TrainConfig(steps=2, batch_size=4, model={"nf": 4, "image_size": 16, "sentence_dim": sentence_dim, "z_dim": 8},
+                       data={"num_scenes": 24, **data}, log_every=1, sample_every=100, checkpoint_every=100,
+                       num_samples=4, tensorboard=False, progress=False, deterministic=True, mixed_precision="no")
+
+
+def _round_trip(dataset, result, tmp_path):
+    encoder, spec = training_text_encoder(dataset)
+    # the pipeline's encoder reproduces the training vectors of the same captions
+    again = encoder.encode(dataset.captions[:5]).sentence
+    assert torch.allclose(again, dataset.sentences[:5], atol=1e-4)
+    pipe = TextToImage(result.ema.float().eval(), encoder, spec)
+    pipe.save_pretrained(tmp_path / "pipe")
+    loaded = TextToImage.from_pretrained(tmp_path / "pipe")
+    g = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    # equal up to float rounding (the trained EMA is channels_last, the loaded copy contiguous)
+    assert torch.allclose(pipe(dataset.captions[:2], generator=g()).images, loaded(dataset.captions[:2], generator=g()).images, atol=1e-4)
+    return loaded
+
+
+def test_whitened_minilm_data_trains_and_exports(tmp_path):
+    data = build_training_data("synthetic", _cfg(8, sentence_whitening=8), progress=False)
+    assert data.sentences.shape == (24 * 5, 8)
+    z = data.sentences.double()
+    assert z.mean(0).abs().max() < 1e-4 and torch.allclose(z.std(0), torch.ones(8, dtype=torch.float64), atol=1e-3)
+    result = train(_cfg(8, sentence_whitening=8), "dfgan", data, tmp_path / "runs")
+    assert (result.run_dir / "sentence_whitening" / "model.safetensors").exists()
+    loaded = _round_trip(data, result, tmp_path)
+    assert loaded.encoder_spec == {"name": "minilm", "whitening": "sentence_whitening"}
+    assert (tmp_path / "pipe" / "sentence_whitening" / "config.json").exists()
+
+
+def test_resume_refuses_whitening_fitted_on_other_data(tmp_path):
+    data = build_training_data("synthetic", _cfg(8, sentence_whitening=8), progress=False)
+    train(_cfg(8, sentence_whitening=8), "dfgan", data, tmp_path)
+    other = build_training_data("synthetic", _cfg(8, sentence_whitening=8, num_scenes=30), progress=False)
+    with pytest.raises(ConfigError, match="other training data"):
+        train(_cfg(8, sentence_whitening=8), "dfgan", other, tmp_path, resume="latest")
+
+
+def test_sentence_dim_must_match_the_encoder():
+    with pytest.raises(ConfigError, match="model.sentence_dim=8"):
+        build_training_data("synthetic", _cfg(384, sentence_whitening=8), progress=False)
+    with pytest.raises(ConfigError, match="model.sentence_dim=384"):
+        build_training_data("synthetic", _cfg(64), progress=False)
+
+
+@pytest.fixture(scope="module")
+def damsm_folder(tmp_path_factory):
+    out = tmp_path_factory.mktemp("damsm")
+    world = SyntheticWorld(WorldConfig(seed=0, image_size=16, split="train"))
+    torch.manual_seed(0)
+    text_encoder, image_encoder = build_synthetic_damsm(world, image_size=16, channels=(8, 16), embed_dim=16,
+                                                        word_embedding_dim=8, vocabulary_items=64)
+    cfg = DAMSMTrainConfig(steps=2, batch_size=4, image_size=16, num_items=16, log_every=1, eval_images=0, progress=False)
+    train_damsm(world, text_encoder, image_encoder, cfg, out)
+    return out
+
+
+def test_frozen_damsm_encoder_conditions_dfgan(damsm_folder, tmp_path):
+    cfg = _cfg(16, text_encoder="bilstm", text_encoder_path=str(damsm_folder))
+    data = build_training_data("synthetic", cfg, progress=False)
+    assert data.sentences.shape == (24 * 5, 16)
+    assert not any(p.requires_grad for p in data.text_encoder.parameters())
+    result = train(cfg, "dfgan", data, tmp_path / "runs")
+    loaded = _round_trip(data, result, tmp_path)
+    assert loaded.encoder_spec == {"name": "bilstm"}
+    assert (tmp_path / "pipe" / "text_encoder" / "model.safetensors").exists()
+
+
+def test_damsm_encoder_errors(tmp_path):
+    with pytest.raises(ConfigError, match="text_encoder_path"):
+        build_training_data("synthetic", _cfg(16, text_encoder="bilstm"), progress=False)
+    with pytest.raises(InputError, match="not found"):
+        build_training_data("synthetic", _cfg(16, text_encoder="bilstm", text_encoder_path=str(tmp_path / "none")), progress=False)
+    with pytest.raises(ConfigError, match="'minilm' or 'bilstm'"):
+        build_training_data("synthetic", _cfg(16, text_encoder="clip"), progress=False)
