@@ -41,7 +41,8 @@ def test_train_dfgan_rejects_misspelled_keys(capsys):
 
 
 def test_train_dfgan_on_the_synthetic_world_then_resume(tmp_path):
-    common = ["model.nf=4", "model.image_size=16", "data.num_scenes=4", "batch_size=4", "sample_every=1",
+    common = ["model.nf=4", "model.image_size=16", "data.num_scenes=4", "data.sentence_whitening=8", "model.sentence_dim=8",
+              "batch_size=4", "sample_every=1",
               "checkpoint_every=1", "tensorboard=false", "progress=false", "num_samples=4"]
     args = ["train", "dfgan", "--out", str(tmp_path / "runs"), *common, "steps=2"]
     assert main(args) == 0

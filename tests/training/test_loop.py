@@ -145,3 +145,14 @@ def test_fp16_needs_a_gpu(tmp_path):
         pytest.skip("a GPU is present")
     with pytest.raises(ConfigError, match="fp16 needs a GPU"):
         train(tiny_config(mixed_precision="fp16"), "dfgan", tiny_data(), tmp_path)
+
+
+def test_auto_precision_is_resolved_from_the_hardware_and_recorded(tmp_path, monkeypatch):
+    from wordsight.utils import hardware
+
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx2"}))  # no native bf16: fp32
+    run = train(tiny_config(steps=1, mixed_precision="auto"), "dfgan", tiny_data(), tmp_path / "a").run_dir
+    assert "mixed_precision: 'no'" in (run / "config.yaml").read_text()
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"amx_bf16"}))
+    run = train(tiny_config(steps=1, mixed_precision="auto"), "dfgan", tiny_data(), tmp_path / "b").run_dir
+    assert "mixed_precision: bf16" in (run / "config.yaml").read_text()

@@ -59,6 +59,7 @@ def bench_generate(
     nf: int = typer.Option(32),
     threads: int = typer.Option(0, help="torch threads (0: leave the default)."),
     bf16: str = typer.Option("auto", help="Time bf16 autocast too: auto (only where the CPU has native bf16), yes, no."),
+    compile: bool = typer.Option(False, "--compile", help="Also time the generator through torch.compile (about a minute to compile)."),
 ) -> None:
     """Batch-1 latency and batch-32 throughput of the DF-GAN generator (fp32, and bf16 where native)."""
     import torch
@@ -71,8 +72,10 @@ def bench_generate(
     typer.echo("| mode | batch-1 latency (ms) | batch-32 img/s |")
     typer.echo("|---|---|---|")
     for amp in ((True, False) if _bf16_choice(bf16) else (False,)):
-        r = measure_generation(size, nf, amp=amp)
-        typer.echo(f"| {'bf16+channels_last' if amp else 'fp32+channels_last'} | {r['latency_ms_batch1']:.1f} | {r['img_per_s_batch32']:.2f} |")
+        for compiled in ((False, True) if compile else (False,)):
+            r = measure_generation(size, nf, amp=amp, compile=compiled)
+            mode = ("bf16" if amp else "fp32") + "+channels_last" + (f"+torch.compile ({r['compile_s']:.0f} s to compile)" if compiled else "")
+            typer.echo(f"| {mode} | {r['latency_ms_batch1']:.1f} | {r['img_per_s_batch32']:.2f} |")
 
 
 @app.command("synthetic")

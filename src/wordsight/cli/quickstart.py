@@ -87,7 +87,7 @@ def table(rows: dict[str, dict[str, float]], keys=("color", "shape", "size", "co
 def shipped_model_section(out: Path, captions: dict[str, list[str]]) -> list[str]:
     import torch
 
-    from ..pipelines.text_to_image import TextToImage
+    from ..pipelines.text_to_image import SHIPPED_DIR, TextToImage
     from ..utils.checks import InputError
     from ..utils.images import captioned_grid
 
@@ -100,7 +100,10 @@ def shipped_model_section(out: Path, captions: dict[str, list[str]]) -> list[str
     captioned_grid(res.to_pil(), res.captions, ncols=4, cell=112, text_h=36).save(out / "samples.png")
     acc = oracle_accuracy(pipe, captions)
     atomic_write_json(out / "oracle_accuracy.json", acc)
+    meta = json.loads((SHIPPED_DIR / "pipeline.json").read_text())
     return ["## Shipped model (src/wordsight/assets/dfgan_synthetic)", "",
+            f"DF-GAN, nf {pipe.generator.config['nf']}, {pipe.generator.config['image_size']} px, "
+            f"{meta.get('trained_steps', '?')} training steps (scripts/train_shipped_dfgan.sh).", "",
             f"![samples from the shipped model](shipped/samples.png)", "",
             f"Oracle accuracy on images generated from {len(captions['test'])} captions per split:", "",
             table({"test (seen combinations)": acc["test"], "held-out (unseen combos + templates)": acc["heldout"]}), ""]
@@ -133,6 +136,14 @@ def train_with_oracle_curve(out: Path, minutes: float, segments: int, captions: 
         atomic_write_json(run_dir / "oracle_curve.json", curve)
         plot_oracle_curve(curve, run_dir / "oracle_accuracy.png")
     return run_dir, curve
+
+
+def _precision_note() -> str:
+    from ..utils.hardware import native_bf16
+
+    if native_bf16("cpu"):
+        return "bf16 autocast (this CPU computes bf16 natively)"
+    return "fp32 (this CPU has no native bf16, where bf16 autocast is ~10x slower than fp32)"
 
 
 def plot_oracle_curve(curve: list[dict], path: Path) -> None:
@@ -186,7 +197,8 @@ def quickstart(
                        table({"test": {k.split('/')[1]: v for k, v in last.items() if k.startswith("test/")},
                               "held-out": {k.split('/')[1]: v for k, v in last.items() if k.startswith("heldout/")}}), "",
                        f"Chance: colour 12.5%, shape 16.7%, size 50%. This run made {last['step']} training steps "
-                       f"in {last['minutes']} minutes of wall time (oracle checks included); how far a short run gets "
+                       f"in {last['minutes']} minutes of wall time (oracle checks included) in {_precision_note()}; "
+                       "how far a short run gets "
                        "depends on the machine and its load. Longer runs: `wordsight train dfgan --data synthetic "
                        "--minutes 60` (see docs/dfgan.md).", ""]
     atomic_write_text(out / "report.md", "\n".join(report) + "\n")

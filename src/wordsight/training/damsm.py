@@ -192,11 +192,14 @@ def damsm_step_loss(
     class_ids: torch.Tensor | None,
     cfg: DAMSMTrainConfig,
 ) -> DAMSMLoss:
-    """Encode a batch (encoders under bf16 autocast if configured) and return the float32 DAMSM loss."""
+    """Encode a batch (the image CNN under bf16 autocast if configured) and return the float32 DAMSM loss.
+
+    The text BiLSTM always runs in float32: it is a small part of the cost, recurrent state is where bf16
+    rounding accumulates, and oneDNN has no bf16 LSTM on CPUs without native bf16 (it raises)."""
     device = _device_of(image_encoder)
     with _autocast(cfg, device):
         regions, image_global = image_encoder(images.to(device))
-        text = text_encoder.encode(list(captions))
+    text = text_encoder.encode(list(captions))
     return damsm_loss(
         regions, image_global, text.words, text.sentence, text.mask,
         class_ids.to(device) if (cfg.mask_same_class and class_ids is not None) else None,
