@@ -45,7 +45,9 @@ def main() -> int:
     # the EMA weights of the newest complete checkpoint (the run may still be training)
     cfg = yaml.safe_load((run / "config.yaml").read_text())
     generator = DFGenerator(**{k: cfg["model"][k] for k in ("nf", "z_dim", "sentence_dim", "image_size") if k in cfg["model"]})
-    generator.load_state_dict(load_weights(ckpt / "generator_ema.safetensors"))
+    # --raw: the raw generator instead of its EMA (to compare the two)
+    weights = "generator.safetensors" if "--raw" in sys.argv[1:] else "generator_ema.safetensors"
+    generator.load_state_dict(load_weights(ckpt / weights))
     encoder, spec = MiniLMEncoder(cache_dir=default_cache_dir()), {"name": "minilm"}
     if (run / "sentence_whitening").exists():
         encoder = WhitenedEncoder(encoder, from_pretrained(run / "sentence_whitening"))
