@@ -253,7 +253,11 @@ class Trainer:
                 bar.update(1)
                 stop = self._should_stop(start)
                 if self.step % self.cfg.log_every == 0 or stop or self.step == self.cfg.steps:
-                    bar.set_postfix(self._log(), refresh=False)
+                    postfix = self._log()
+                    if self.cfg.minutes is not None:  # tqdm's ETA counts to `steps`; the time budget usually ends first
+                        left = max(0.0, self.cfg.minutes * 60 - (time.monotonic() - start))
+                        postfix["budget left"] = f"{int(left // 60)}:{int(left % 60):02d}"
+                    bar.set_postfix(postfix, refresh=False)
                 if self.step % self.cfg.sample_every == 0 and self.is_main:
                     self._sample()
                 if self.step % self.cfg.checkpoint_every == 0 or stop:
