@@ -26,7 +26,7 @@ def main() -> int:
     from wordsight.pipelines.text_to_image import SHIPPED_DIR, TextToImage
     from wordsight.hub import from_pretrained
     from wordsight.text.minilm import MiniLMEncoder
-    from wordsight.text.whitening import WhitenedEncoder
+    from wordsight.text.whitening import WHITENING_FOLDER, with_whitening
     from wordsight.training.checkpoint import list_checkpoints
     from wordsight.training.synthetic_data import default_cache_dir
 
@@ -48,10 +48,8 @@ def main() -> int:
     # --raw: the raw generator instead of its EMA (to compare the two)
     weights = "generator.safetensors" if "--raw" in sys.argv[1:] else "generator_ema.safetensors"
     generator.load_state_dict(load_weights(ckpt / weights))
-    encoder, spec = MiniLMEncoder(cache_dir=default_cache_dir()), {"name": "minilm"}
-    if (run / "sentence_whitening").exists():
-        encoder = WhitenedEncoder(encoder, from_pretrained(run / "sentence_whitening"))
-        spec["whitening"] = "sentence_whitening"
+    whitening = from_pretrained(run / WHITENING_FOLDER) if (run / WHITENING_FOLDER).exists() else None
+    encoder, spec = with_whitening(MiniLMEncoder(cache_dir=default_cache_dir()), {"name": "minilm"}, whitening)
     pipe = TextToImage(generator.eval(), encoder, spec)
     acc = oracle_accuracy(pipe, evaluation_captions(256))
     if eval_only:

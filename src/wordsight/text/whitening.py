@@ -6,8 +6,9 @@ Why: MiniLM sentence vectors are unit-norm and the captions of one caption world
 and the discriminator's head then see the condition as a faint signal and learn to ignore it. Centring
 the vectors and projecting them on their top-k principal directions, each scaled to unit variance,
 keeps what distinguishes captions (nearest-class-mean colour and shape accuracy 1.00 at k = 64 on
-training and held-out captions) and gives it the same scale as z. The DAMSM BiLSTM of the official
-DF-GAN needs none of this: it is trained on the data and its vectors are not normalised.
+training and held-out captions; ``benchmarks/bench_sentence_whitening.py``) and gives it the same
+scale as z. The DAMSM BiLSTM of the official DF-GAN needs none of this: it is trained on the data and
+its vectors are not normalised.
 
     whiten = SentenceWhitening.fit(train_sentences, output_dim=64)   # [N, 384] -> module
     encoder = WhitenedEncoder(MiniLMEncoder(), whiten)                # encode(...).sentence is [B, 64]
@@ -25,7 +26,9 @@ from ..utils.checks import InputError, check_shape
 from .base import TextEncoder
 from .features import TextFeatures
 
-__all__ = ["SentenceWhitening", "WhitenedEncoder"]
+__all__ = ["WHITENING_FOLDER", "SentenceWhitening", "WhitenedEncoder", "with_whitening"]
+
+WHITENING_FOLDER = "sentence_whitening"  # its folder in a run folder and in a pipeline folder
 
 
 @register_model("sentence_whitening")
@@ -85,3 +88,10 @@ class WhitenedEncoder(TextEncoder):
     def encode(self, texts: Sequence[str], strict: bool = False) -> TextFeatures:
         f = self.base.encode(texts, strict=strict)
         return TextFeatures(words=f.words, sentence=self.whitening(f.sentence), mask=f.mask)
+
+
+def with_whitening(encoder: TextEncoder, spec: dict, whitening: SentenceWhitening | None) -> tuple[TextEncoder, dict]:
+    """``(encoder, pipeline spec)`` with the whitening applied and recorded, or unchanged when None."""
+    if whitening is None:
+        return encoder, dict(spec)
+    return WhitenedEncoder(encoder, whitening), {**spec, "whitening": WHITENING_FOLDER}

@@ -29,10 +29,6 @@ def matmul_peak(dtype: torch.dtype = torch.bfloat16, n: int = 2048, seconds: flo
     return 2 * n**3 * count / (time.perf_counter() - t0) / 1e9
 
 
-def bf16_matmul_peak(n: int = 2048, seconds: float = 1.0) -> float:
-    return matmul_peak(torch.bfloat16, n, seconds)
-
-
 class _GlobalOnly:
     """Stands in for FlopCounterMode's module tracker: every FLOP is attributed to 'Global'."""
 

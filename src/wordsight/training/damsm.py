@@ -39,6 +39,7 @@ from ..models.damsm import SmallDAMSMImageEncoder
 from ..text.bilstm import DAMSMTextEncoder
 from ..text.tokenizer import Vocabulary
 from ..utils.checks import InputError
+from ..utils.hardware import resolve_precision
 from ..utils.images import pil_to_tensor
 from ..utils.io import append_jsonl, atomic_write_json
 
@@ -178,8 +179,6 @@ def _device_of(module: nn.Module) -> torch.device:
 
 
 def _autocast(cfg: DAMSMTrainConfig, device: torch.device):
-    from ..utils.hardware import resolve_precision
-
     enabled = resolve_precision(cfg.mixed_precision, device) == "bf16"
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
 

@@ -36,7 +36,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..config import ConfigError, config_to_dict, save_config
-from ..hub import save_pretrained
+from ..hub import WEIGHTS_NAME, load_weights, save_pretrained
 from ..utils.checks import InputError
 from ..utils.hardware import resolve_precision
 from ..utils.seed import get_rng_state, seed_everything, set_rng_state
@@ -452,9 +452,7 @@ def _keep_data_artifacts(data: Any, run_dir: Path) -> None:
         if not folder.exists():
             save_pretrained(module, folder)
             continue
-        from ..hub import load_weights
-
-        saved = load_weights(folder / "model.safetensors")
+        saved = load_weights(folder / WEIGHTS_NAME)
         for key, value in module.state_dict().items():
             if key not in saved or saved[key].shape != value.shape or not torch.allclose(saved[key], value.float(), atol=1e-4):
                 raise ConfigError(f"{folder} was fitted on other training data than this run now has ({key} differs); "

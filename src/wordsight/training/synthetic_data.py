@@ -15,9 +15,11 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from ..config import ConfigError
 from ..data.synthetic import SyntheticWorld, WorldConfig
+from ..text.whitening import WHITENING_FOLDER, SentenceWhitening, with_whitening
+from ..utils.checks import InputError
 from ..utils.images import pil_to_tensor
-
 
 
 def default_cache_dir() -> Path:
@@ -25,7 +27,17 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("WORDSIGHT_CACHE", Path.home() / ".cache" / "wordsight")) / "minilm"
 
 
-class SyntheticCaptionData(torch.utils.data.Dataset):
+class _FittedArtifacts:
+    """What a data set fitted on its captions and the run folder must keep: the sentence whitening, when
+    :func:`_maybe_whiten` fitted one (the trainer saves ``artifacts()``)."""
+
+    whitening: SentenceWhitening | None = None
+
+    def artifacts(self) -> dict[str, torch.nn.Module]:
+        return {WHITENING_FOLDER: self.whitening} if self.whitening is not None else {}
+
+
+class SyntheticCaptionData(_FittedArtifacts, torch.utils.data.Dataset):
     """Map-style data set of {"images" [3,S,S] in [-1,1], "sentence" [D], "captions" str}."""
 
     name = "synthetic"
@@ -44,10 +56,6 @@ class SyntheticCaptionData(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.captions)
 
-    def artifacts(self) -> dict[str, torch.nn.Module]:
-        """Fitted modules the run folder must keep (the sentence whitening, when fitted)."""
-        return {"sentence_whitening": self.whitening} if getattr(self, "whitening", None) is not None else {}
-
     def __getitem__(self, index: int) -> dict[str, Any]:
         scene = self.world.scene(index // self.k)
         return {"images": pil_to_tensor(scene.image), "sentence": self.sentences[index], "captions": self.captions[index]}
@@ -64,7 +72,7 @@ def synthetic_world_from_model_cfg(model: dict, seed: int, data: dict | None = N
     return SyntheticWorld(WorldConfig(seed=seed, image_size=int(model.get("image_size", 64)), **data))
 
 
-class CaptionedImageTrainingData(torch.utils.data.Dataset):
+class CaptionedImageTrainingData(_FittedArtifacts, torch.utils.data.Dataset):
     """(image, caption) pairs of a real captioned data set (CUB, Oxford, COCO, a caption folder).
 
     Images get DF-GAN's augmentation: resize to 76/64 of the size, random crop, random flip (the loop
@@ -84,8 +92,6 @@ class CaptionedImageTrainingData(torch.utils.data.Dataset):
                 self.pairs.append((i, j))
                 captions.append(c)
         if not captions:
-            from ..utils.checks import InputError
-
             raise InputError("the training data set has no captions")
         self.captions = captions
         with torch.no_grad():
@@ -95,8 +101,6 @@ class CaptionedImageTrainingData(torch.utils.data.Dataset):
 
     def __len__(self) -> int:
         return len(self.pairs)
-
-    artifacts = SyntheticCaptionData.artifacts
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         import torch.nn.functional as F
@@ -119,8 +123,6 @@ def build_training_data(spec: str, cfg: Any, progress: bool = True) -> torch.uti
     encoder from ``text_encoder_path``, a ``train damsm`` output folder or its ``text_encoder/``, as the
     official DF-GAN uses), and ``sentence_whitening: k`` (see :func:`_maybe_whiten`).
     """
-    from ..utils.checks import InputError
-
     data_opts = dict(getattr(cfg, "data", {}) or {})
     encoder_name = data_opts.pop("text_encoder", "minilm")
     encoder_path = data_opts.pop("text_encoder_path", None)
@@ -141,15 +143,12 @@ def build_training_data(spec: str, cfg: Any, progress: bool = True) -> torch.uti
         opened = open_layout(path, layout=layout, split=data_opts.pop("split", None), **data_opts)
         dataset = CaptionedImageTrainingData(opened, encoder, size, progress=progress)
     dataset.text_encoder, dataset.encoder_spec = encoder, {"name": encoder_name}
-    return _maybe_whiten(dataset, whiten_dim, cfg)
+    return _maybe_whiten(dataset, whiten_dim)
 
 
 def frozen_text_encoder(name: str, path: str | os.PathLike | None = None):
     """The frozen caption encoder of a DF-GAN run: ``minilm`` (cached), or ``bilstm`` loaded from a
     DAMSM folder (``path`` or ``path/text_encoder``) in eval mode with gradients off."""
-    from ..config import ConfigError
-    from ..utils.checks import InputError
-
     if name == "minilm":
         if path is not None:
             raise ConfigError("data.text_encoder_path is only for data.text_encoder=bilstm (MiniLM ships with its package)")
@@ -171,8 +170,6 @@ def frozen_text_encoder(name: str, path: str | os.PathLike | None = None):
 
 
 def _check_sentence_dim(encoder: Any, whiten_dim: int, cfg: Any) -> None:
-    from ..config import ConfigError
-
     expected = whiten_dim if whiten_dim > 0 else int(encoder.sentence_dim)
     sentence_dim = int(cfg.model.get("sentence_dim", expected))
     if sentence_dim != expected:
@@ -180,12 +177,10 @@ def _check_sentence_dim(encoder: Any, whiten_dim: int, cfg: Any) -> None:
         raise ConfigError(f"{why} sentence vectors but model.sentence_dim is {sentence_dim}; set model.sentence_dim={expected}")
 
 
-def _maybe_whiten(dataset: Any, output_dim: int, cfg: Any) -> Any:
+def _maybe_whiten(dataset: Any, output_dim: int) -> Any:
     """With ``data.sentence_whitening: k`` (k > 0), fit PCA whitening to k dimensions on the data set's
     sentence vectors and replace them (see :mod:`wordsight.text.whitening` for why). The fitted module is
     exposed through ``dataset.artifacts()`` so the trainer saves it in the run folder."""
-    from ..text.whitening import SentenceWhitening
-
     if output_dim <= 0:
         return dataset
     whitening = SentenceWhitening.fit(dataset.sentences, output_dim)
@@ -200,10 +195,5 @@ def training_text_encoder(dataset: Any):
     pipeline spec (what ``TextToImage.save_pretrained`` needs), wrapped in the fitted whitening when the
     data set has one."""
     encoder = getattr(dataset, "text_encoder", None) or minilm_encoder()
-    spec = dict(getattr(dataset, "encoder_spec", None) or {"name": "minilm"})
-    whitening = getattr(dataset, "whitening", None)
-    if whitening is None:
-        return encoder, spec
-    from ..text.whitening import WhitenedEncoder
-
-    return WhitenedEncoder(encoder, whitening), {**spec, "whitening": "sentence_whitening"}
+    spec = getattr(dataset, "encoder_spec", None) or {"name": "minilm"}
+    return with_whitening(encoder, spec, getattr(dataset, "whitening", None))

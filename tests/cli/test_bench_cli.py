@@ -1,0 +1,26 @@
+"""`wordsight bench`: the tables print with the rows the hardware calls for, and bad options exit 2."""
+
+from wordsight.cli.main import main
+from wordsight.utils import hardware
+
+
+def test_bench_train_and_generate_print_fp32_tables_without_native_bf16(capsys, monkeypatch):
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx2"}))
+    assert main(["bench", "train", "dfgan", "--size", "16", "--batch", "2", "--nf", "2", "--steps", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "native bf16: no; fp32 matmul peak" in out
+    assert "| fp32+channels_last |" in out and "| fp32 |" in out and "bf16+" not in out
+    assert main(["bench", "generate", "--size", "16", "--nf", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "| fp32+channels_last |" in out and "bf16" not in out
+
+
+def test_bench_forced_bf16_adds_the_row(capsys, monkeypatch):
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx2"}))
+    assert main(["bench", "generate", "--size", "16", "--nf", "2", "--bf16", "yes"]) == 0
+    assert "| bf16+channels_last |" in capsys.readouterr().out
+
+
+def test_bench_rejects_a_bad_bf16_choice(capsys):
+    assert main(["bench", "generate", "--size", "16", "--nf", "2", "--bf16", "maybe"]) == 2
+    assert "--bf16 must be auto, yes or no" in capsys.readouterr().err
