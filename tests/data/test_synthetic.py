@@ -205,3 +205,38 @@ def test_render_scene_accepts_a_hand_built_spec():
     spec = SceneSpec((ObjectSpec("hexagon", "cyan", "large", 0.5, 0.5, 0.2),), "night")
     img, masks, boxes = render_scene(spec, 32)
     assert img.size == (32, 32) and masks.shape == (1, 32, 32)
+
+
+@pytest.mark.parametrize("max_objects", [1, 3])
+def test_contrastive_captions_change_exactly_one_attribute_word(max_objects):
+    w = SyntheticWorld(WorldConfig(seed=2, max_objects=max_objects))
+    seen = set()
+    for i in range(60):
+        spec, true, hard = w.spec(i), w.scene_captions(i), w.contrastive_captions(i)
+        assert hard == w.contrastive_captions(i) and len(hard) == len(true)  # deterministic
+        for a, b in zip(true, hard):
+            pa, pb = parse_caption(a), parse_caption(b)
+            diff = [(j, k) for j, (x, y) in enumerate(zip(pa, pb)) for k in ("color", "shape", "size") if x[k] != y[k]]
+            assert len(diff) == 1, (a, b)
+            assert len(a.split()) == len(b.split())
+            seen.add(diff[0][1])
+            # a train caption never names a held-out colour/shape pair, nor two equal objects
+            assert not {(o["color"], o["shape"]) for o in pb} & HELDOUT_COMBOS
+            assert len({(o["color"], o["shape"]) for o in pb}) == len(spec.objects)
+    assert seen == {"color", "shape", "size"}
+
+
+def test_contrastive_captions_keep_articles_and_attribute_choice():
+    w = SyntheticWorld(WorldConfig(seed=0, max_objects=1))
+    for i in range(40):
+        for a, b in zip(w.scene_captions(i), w.contrastive_captions(i, ("shape",))):
+            assert parse_caption(a)[0]["color"] == parse_caption(b)[0]["color"]
+            assert parse_caption(a)[0]["shape"] != parse_caption(b)[0]["shape"]
+    for i in range(80):  # colour changes move articles: "a red star" -> "an orange star"
+        for b in w.contrastive_captions(i, ("colour",)):
+            toks = b.split()
+            for art, nxt in zip(toks, toks[1:]):
+                if art in ("a", "an"):
+                    assert (art == "an") == (nxt[0] in "aeiou"), b
+    with pytest.raises(InputError, match="subset"):
+        w.contrastive_captions(0, ("texture",))

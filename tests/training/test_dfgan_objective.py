@@ -62,3 +62,21 @@ def test_bad_batches_name_the_problem():
         _objective().d_step({"images": torch.zeros(2, 3, 16, 16)})
     with pytest.raises(InputError, match="batch\\['sentence'\\]"):
         _objective().d_step({"images": torch.zeros(2, 3, 16, 16), "sentence": torch.zeros(2, 5)})
+
+
+def test_hard_negatives_join_the_mismatch_term():
+    obj, batch = _objective(), _batch()
+    base = obj.d_step(batch)
+    torch.manual_seed(1)
+    out = obj.d_step({**batch, "mismatch_sentence": torch.randn(4, 8)})
+    assert set(out) == set(base) | {"d_hard_mismatch"}
+    # half in-batch mismatch, half hard negatives; the in-batch half is the term without hard negatives
+    assert torch.allclose(out["d_mismatch"], (base["d_mismatch"] + out["d_hard_mismatch"]) / 2)
+    assert torch.allclose(out["loss"], out["d_real"] + (out["d_fake"] + out["d_mismatch"]) / 2 + out["ma_gp"])
+    feats = obj.D.features(batch["images"])
+    # the hard term scores the real images against the given sentences
+    hard = torch.relu(1 + obj.D.logits(feats, torch.randn(4, 8, generator=torch.Generator().manual_seed(5)))).mean()
+    again = obj.d_step({**batch, "mismatch_sentence": torch.randn(4, 8, generator=torch.Generator().manual_seed(5))})
+    assert torch.allclose(again["d_hard_mismatch"], hard, atol=1e-6)
+    with pytest.raises(InputError, match="mismatch_sentence"):
+        obj.d_step({**batch, "mismatch_sentence": torch.randn(4, 7)})

@@ -1,6 +1,9 @@
 """GAN training data from the synthetic world: MiniLM with and without whitening, a frozen DAMSM
 encoder, and the pipeline that maps captions to exactly the vectors the generator was trained on."""
 
+import json
+import math
+
 import pytest
 import torch
 
@@ -90,3 +93,25 @@ def test_damsm_encoder_errors(tmp_path):
         build_training_data("synthetic", _cfg(16, text_encoder="bilstm", text_encoder_path=str(tmp_path / "none")), progress=False)
     with pytest.raises(ConfigError, match="'minilm' or 'bilstm'"):
         build_training_data("synthetic", _cfg(16, text_encoder="clip"), progress=False)
+
+
+def test_hard_negatives_are_whitened_like_the_captions(tmp_path):
+    data = build_training_data("synthetic", _cfg(8, sentence_whitening=8, hard_negatives=["shape"]), progress=False)
+    plain = build_training_data("synthetic", _cfg(8, sentence_whitening=8), progress=False)
+    assert torch.equal(data.sentences, plain.sentences)  # the whitening is fitted on the true captions only
+    assert data.mismatch_sentences.shape == data.sentences.shape and "mismatch_sentence" not in plain[0]
+    encoder, _ = training_text_encoder(data)
+    assert torch.allclose(encoder.encode(data.mismatch_captions[:4]).sentence, data.mismatch_sentences[:4], atol=1e-4)
+    assert torch.equal(data[3]["mismatch_sentence"], data.mismatch_sentences[3])
+    result = train(_cfg(8, sentence_whitening=8, hard_negatives=True), "dfgan",
+                   build_training_data("synthetic", _cfg(8, sentence_whitening=8, hard_negatives=True), progress=False), tmp_path)
+    logged = [json.loads(line) for line in (result.run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert all(math.isfinite(r["d/d_hard_mismatch"]) for r in logged if "d/d_hard_mismatch" in r)
+    assert any("d/d_hard_mismatch" in r for r in logged)
+
+
+def test_hard_negative_options_are_checked():
+    with pytest.raises(ConfigError, match="hard_negatives"):
+        build_training_data("synthetic", _cfg(8, sentence_whitening=8, hard_negatives=["texture"]), progress=False)
+    with pytest.raises(ConfigError, match="needs --data synthetic"):
+        build_training_data("folder:/nonexistent", _cfg(8, sentence_whitening=8, hard_negatives=True), progress=False)

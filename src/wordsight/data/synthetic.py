@@ -40,6 +40,8 @@ COLORS: dict[str, tuple[int, int, int]] = {
 }
 COLOR_NAMES: tuple[str, ...] = tuple(COLORS)
 SIZES: tuple[str, ...] = ("small", "large")
+# what a caption says about one object, and what a contrastive caption may change
+ATTRIBUTES: tuple[str, ...] = ("colour", "shape", "size")
 # radius as a fraction of the image side
 SIZE_RADIUS: dict[str, tuple[float, float]] = {"small": (0.085, 0.115), "large": (0.165, 0.205)}
 BACKGROUNDS: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]] = {
@@ -337,6 +339,21 @@ def _article(word: str) -> str:
     return "an" if word[0] in "aeiou" else "a"
 
 
+def _replace_attribute_word(caption: str, i: int, attribute: str, word: str) -> str:
+    """Replace object ``i``'s ``attribute`` word in a world caption. Every object phrase holds exactly one
+    colour, one size and one shape word and templates hold none, so object i's word is the i-th of its kind."""
+    kind = {"colour": set(COLOR_NAMES), "size": set(_WORD_TO_SIZE), "shape": set(_WORD_TO_SHAPE)}[attribute]
+    tokens = caption.split(" ")
+    hits = [t for t, tok in enumerate(tokens) if tok in kind]
+    if i >= len(hits):
+        raise InputError(f"caption {caption!r} names fewer than {i + 1} objects' {attribute}")
+    t = hits[i]
+    tokens[t] = word
+    if t > 0 and tokens[t - 1] in ("a", "an"):
+        tokens[t - 1] = _article(word)
+    return " ".join(tokens)
+
+
 class SyntheticWorld:
     """A deterministic, indexable world of captioned scenes with gaze and manipulation ground truth.
 
@@ -453,6 +470,44 @@ class SyntheticWorld:
     def scene_captions(self, index: int) -> list[str]:
         """The captions of scene ``index`` without rendering it."""
         return self.captions(self.spec(index), index)
+
+    def contrastive_captions(self, index: int, attributes: Sequence[str] = ATTRIBUTES) -> list[str]:
+        """Hard negatives for scene ``index``: caption ``k`` is :meth:`scene_captions`'s caption ``k`` with
+        one attribute word of one object replaced and every other word kept (an article follows its word).
+
+        The attribute of each caption is drawn from ``attributes`` (``colour``, ``shape``, ``size``); a new
+        colour/shape combination never breaks the split's rule (no held-out combination in train/test
+        text) nor duplicates another object of the scene.
+        """
+        bad = [a for a in attributes if a not in ATTRIBUTES]
+        if bad or not attributes:
+            raise InputError(f"contrastive attributes must be a non-empty subset of {ATTRIBUTES}, got {list(attributes)}")
+        spec = self.spec(index)
+        rng = _rng(self.config.seed, self.split, index, purpose=11)
+        out = []
+        for caption in self.captions(spec, index):
+            while True:  # some (object, attribute) draws have no legal change; a size change always has one
+                i = int(rng.integers(len(spec.objects)))
+                attribute = attributes[int(rng.integers(len(attributes)))]
+                word = self._swapped_word(spec, i, attribute, rng)
+                if word is not None:
+                    out.append(_replace_attribute_word(caption, i, attribute, word))
+                    break
+        return out
+
+    def _swapped_word(self, spec: SceneSpec, i: int, attribute: str, rng: np.random.Generator) -> str | None:
+        o = spec.objects[i]
+        if attribute == "size":
+            words = SIZE_WORDS["small" if o.size == "large" else "large"]
+            return words[int(rng.integers(len(words)))]
+        taken = {(x.color, x.shape) for j, x in enumerate(spec.objects) if j != i}
+        values = [v for v in (COLOR_NAMES if attribute == "colour" else SHAPES) if v not in (o.color, o.shape)]
+        rng.shuffle(values)
+        for v in values:
+            color, shape = (v, o.shape) if attribute == "colour" else (o.color, v)
+            if (color, shape) not in taken and self._combo_allowed(color, shape, first=(i == 0)):
+                return v if attribute == "colour" else SHAPE_WORDS[v][int(rng.integers(len(SHAPE_WORDS[v])))]
+        return None
 
     # -- records ----------------------------------------------------------------------------------
     def captioned_image(self, index: int) -> CaptionedImage:

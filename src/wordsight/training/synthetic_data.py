@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 from tqdm import tqdm
 
 from ..config import ConfigError
-from ..data.synthetic import SyntheticWorld, WorldConfig
+from ..data.synthetic import ATTRIBUTES, SyntheticWorld, WorldConfig
 from ..text.whitening import WHITENING_FOLDER, SentenceWhitening, with_whitening
 from ..utils.checks import InputError
 from ..utils.images import pil_to_tensor
@@ -38,27 +38,46 @@ class _FittedArtifacts:
 
 
 class SyntheticCaptionData(_FittedArtifacts, torch.utils.data.Dataset):
-    """Map-style data set of {"images" [3,S,S] in [-1,1], "sentence" [D], "captions" str}."""
+    """Map-style data set of {"images" [3,S,S] in [-1,1], "sentence" [D], "captions" str}.
+
+    With ``hard_negatives`` (attributes to change, see :meth:`SyntheticWorld.contrastive_captions`) items
+    also hold ``"mismatch_sentence"`` [D]: the vector of the same caption with one attribute word changed.
+    Objectives with a matching-aware term (DF-GAN's real/mismatched pair) then cannot tell a mismatch
+    by colour alone: with in-batch mismatches the colour differs 7 times in 8, so a discriminator learns
+    colour-text matching first and shape-text matching barely at all (measured in docs/dfgan.md).
+    """
 
     name = "synthetic"
 
-    def __init__(self, world: SyntheticWorld, num_scenes: int, encoder: Any, batch_size: int = 256, progress: bool = True):
+    def __init__(self, world: SyntheticWorld, num_scenes: int, encoder: Any, batch_size: int = 256, progress: bool = True,
+                 hard_negatives: Sequence[str] | None = None):
         self.world, self.num_scenes = world, num_scenes
         self.k = world.config.captions_per_image
         self.captions = [c for i in range(num_scenes) for c in world.scene_captions(i)]
-        vecs = []
-        bar = tqdm(range(0, len(self.captions), batch_size), desc="encoding captions", disable=not progress)
-        with torch.no_grad():
-            for start in bar:
-                vecs.append(encoder.encode(self.captions[start : start + batch_size]).sentence.float())
-        self.sentences = torch.cat(vecs)
+        self.sentences = _encode(encoder, self.captions, batch_size, progress, "encoding captions")
+        self.mismatch_captions: list[str] | None = None
+        self.mismatch_sentences: torch.Tensor | None = None
+        if hard_negatives:
+            self.mismatch_captions = [c for i in range(num_scenes) for c in world.contrastive_captions(i, tuple(hard_negatives))]
+            self.mismatch_sentences = _encode(encoder, self.mismatch_captions, batch_size, progress, "encoding hard negatives")
 
     def __len__(self) -> int:
         return len(self.captions)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         scene = self.world.scene(index // self.k)
-        return {"images": pil_to_tensor(scene.image), "sentence": self.sentences[index], "captions": self.captions[index]}
+        item = {"images": pil_to_tensor(scene.image), "sentence": self.sentences[index], "captions": self.captions[index]}
+        if self.mismatch_sentences is not None:
+            item["mismatch_sentence"] = self.mismatch_sentences[index]
+        return item
+
+
+def _encode(encoder: Any, captions: list[str], batch_size: int, progress: bool, desc: str) -> torch.Tensor:
+    vecs = []
+    with torch.no_grad():
+        for start in tqdm(range(0, len(captions), batch_size), desc=desc, disable=not progress):
+            vecs.append(encoder.encode(captions[start : start + batch_size]).sentence.float())
+    return torch.cat(vecs)
 
 
 def minilm_encoder(cache_dir: str | os.PathLike | None = None):
@@ -132,9 +151,13 @@ def build_training_data(spec: str, cfg: Any, progress: bool = True) -> torch.uti
     size = int(cfg.model.get("image_size", 64))
     if spec == "synthetic":
         num_scenes = int(data_opts.pop("num_scenes", 2000))
+        hard = _hard_negative_attributes(data_opts.pop("hard_negatives", None))
         world = SyntheticWorld(WorldConfig(seed=cfg.seed, image_size=size, **data_opts))
-        dataset = SyntheticCaptionData(world, num_scenes, encoder, progress=progress)
+        dataset = SyntheticCaptionData(world, num_scenes, encoder, progress=progress, hard_negatives=hard)
     else:
+        if data_opts.get("hard_negatives"):
+            raise ConfigError("data.hard_negatives needs --data synthetic (it edits the world's captions)")
+        data_opts.pop("hard_negatives", None)
         if ":" not in spec:
             raise InputError(f"--data must be 'synthetic' or LAYOUT:PATH (cub:, oxford:, coco:, folder:), got {spec!r}")
         layout, path = spec.split(":", 1)
@@ -144,6 +167,19 @@ def build_training_data(spec: str, cfg: Any, progress: bool = True) -> torch.uti
         dataset = CaptionedImageTrainingData(opened, encoder, size, progress=progress)
     dataset.text_encoder, dataset.encoder_spec = encoder, {"name": encoder_name}
     return _maybe_whiten(dataset, whiten_dim)
+
+
+def _hard_negative_attributes(value: Any) -> tuple[str, ...] | None:
+    """``data.hard_negatives``: false/None (off), true (colour, shape and size) or a list of them."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return ATTRIBUTES
+    values = [value] if isinstance(value, str) else list(value)
+    bad = [v for v in values if v not in ATTRIBUTES]
+    if bad or not values:
+        raise ConfigError(f"data.hard_negatives must be true, false or a list of {list(ATTRIBUTES)}, got {value!r}")
+    return tuple(values)
 
 
 def frozen_text_encoder(name: str, path: str | os.PathLike | None = None):
@@ -183,9 +219,11 @@ def _maybe_whiten(dataset: Any, output_dim: int) -> Any:
     exposed through ``dataset.artifacts()`` so the trainer saves it in the run folder."""
     if output_dim <= 0:
         return dataset
-    whitening = SentenceWhitening.fit(dataset.sentences, output_dim)
+    whitening = SentenceWhitening.fit(dataset.sentences, output_dim)  # fitted on the true captions only
     with torch.no_grad():
         dataset.sentences = whitening(dataset.sentences)
+        if getattr(dataset, "mismatch_sentences", None) is not None:
+            dataset.mismatch_sentences = whitening(dataset.mismatch_sentences)
     dataset.whitening = whitening
     return dataset
 

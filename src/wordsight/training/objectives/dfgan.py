@@ -8,6 +8,10 @@ One D step reuses a single pass over the real images for three terms, as the off
 where x_mis pairs each real image's features with the next sample's sentence and MA-GP is
 k * E||grad_(x, e) D(x, e)||^p with k = 2, p = 6 (eq. 3). The fake images of the D step are kept (with
 their graph) and reused by the G step, so G runs forward once per iteration, again as in the official code.
+
+Not in the paper: when the batch holds ``mismatch_sentence`` (hard negatives, the true caption with one
+attribute word changed; ``data.hard_negatives`` of the synthetic world) the mismatch term is the mean of
+the in-batch term and the hard-negative term, hinge_fake(D(x, e_hard)).
 """
 
 from __future__ import annotations
@@ -117,15 +121,21 @@ class DFGANObjective(GANObjective):
         sentence = sentence.detach().requires_grad_(True)
         real_features = self.D.features(images)
         real_logits = self.D.logits(real_features, sentence)
-        mis_logits = self.D.logits(mismatched(real_features), sentence)
+        mis = hinge_d_fake(self.D.logits(mismatched(real_features), sentence))
+        extra = {}
+        hard = batch.get("mismatch_sentence")
+        if hard is not None:  # hard negatives (data.hard_negatives): the same caption with one word changed
+            check_shape("batch['mismatch_sentence']", hard, list(sentence.shape))
+            extra["d_hard_mismatch"] = hinge_d_fake(self.D.logits(real_features, hard.float()))
+            mis = (mis + extra["d_hard_mismatch"]) / 2.0
         z = torch.randn(images.shape[0], self.cfg.z_dim, device=images.device)
         fake = self.G(z, sentence.detach())
         self._fakes.append((fake, sentence.detach()))
         fake_logits = self.D(fake.detach(), sentence.detach())
-        real, mis, fake_term = hinge_d_real(real_logits), hinge_d_fake(mis_logits), hinge_d_fake(fake_logits)
+        real, fake_term = hinge_d_real(real_logits), hinge_d_fake(fake_logits)
         gp = ma_gp(real_logits, (images, sentence), k=self.cfg.ma_gp_k, p=self.cfg.ma_gp_p)
         loss = real + (fake_term + mis) / 2.0 + gp
-        return {"loss": loss, "d_real": real, "d_fake": fake_term, "d_mismatch": mis, "ma_gp": gp}
+        return {"loss": loss, "d_real": real, "d_fake": fake_term, "d_mismatch": mis, "ma_gp": gp, **extra}
 
     def g_step(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         if self._fakes:  # the D step's fakes for this micro-batch, in order
