@@ -240,3 +240,6 @@ def test_contrastive_captions_keep_articles_and_attribute_choice():
                     assert (art == "an") == (nxt[0] in "aeiou"), b
     with pytest.raises(InputError, match="subset"):
         w.contrastive_captions(0, ("texture",))
+    # a held-out scene's only object must keep its unseen combination: no shape change is legal
+    with pytest.raises(InputError, match="allows no change"):
+        SyntheticWorld(WorldConfig(seed=0, max_objects=1, split="heldout")).contrastive_captions(0, ("shape",))

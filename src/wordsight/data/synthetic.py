@@ -486,13 +486,16 @@ class SyntheticWorld:
         rng = _rng(self.config.seed, self.split, index, purpose=11)
         out = []
         for caption in self.captions(spec, index):
-            while True:  # some (object, attribute) draws have no legal change; a size change always has one
+            for _ in range(100):  # some (object, attribute) draws have no legal change; a size change always has one
                 i = int(rng.integers(len(spec.objects)))
                 attribute = attributes[int(rng.integers(len(attributes)))]
                 word = self._swapped_word(spec, i, attribute, rng)
                 if word is not None:
                     out.append(_replace_attribute_word(caption, i, attribute, word))
                     break
+            else:  # e.g. the held-out split's single object: no other shape keeps its combination held out
+                raise InputError(f"scene {index} of split {self.split!r} allows no change of {list(attributes)} "
+                                 "that keeps the split's colour/shape rule")
         return out
 
     def _swapped_word(self, spec: SceneSpec, i: int, attribute: str, rng: np.random.Generator) -> str | None:
