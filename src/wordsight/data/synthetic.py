@@ -504,7 +504,8 @@ class SyntheticWorld:
             words = SIZE_WORDS["small" if o.size == "large" else "large"]
             return words[int(rng.integers(len(words)))]
         taken = {(x.color, x.shape) for j, x in enumerate(spec.objects) if j != i}
-        values = [v for v in (COLOR_NAMES if attribute == "colour" else SHAPES) if v not in (o.color, o.shape)]
+        current = o.color if attribute == "colour" else o.shape
+        values = [v for v in (COLOR_NAMES if attribute == "colour" else SHAPES) if v != current]
         rng.shuffle(values)
         for v in values:
             color, shape = (v, o.shape) if attribute == "colour" else (o.color, v)

@@ -113,10 +113,7 @@ class CaptionedImageTrainingData(_FittedArtifacts, torch.utils.data.Dataset):
         if not captions:
             raise InputError("the training data set has no captions")
         self.captions = captions
-        with torch.no_grad():
-            vecs = [encoder.encode(captions[s : s + batch_size]).sentence.float()
-                    for s in tqdm(range(0, len(captions), batch_size), desc="encoding captions", disable=not progress)]
-        self.sentences = torch.cat(vecs)
+        self.sentences = _encode(encoder, captions, batch_size, progress, "encoding captions")
 
     def __len__(self) -> int:
         return len(self.pairs)
