@@ -32,10 +32,11 @@ def test_run_folder_holds_config_metrics_samples_curves_and_checkpoints(tmp_path
     assert train(cfg, "dfgan", tiny_data(), tmp_path).run_dir.name == "00001-dfgan-random"
 
 
-def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path):
-    cfg = tiny_config(steps=6, checkpoint_every=3, log_every=1, grad_accum=2)
+@pytest.mark.parametrize("repeats", [{}, {"d": 2}])
+def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path, repeats):
+    cfg = tiny_config(steps=6, checkpoint_every=3, log_every=1, grad_accum=2, phase_repeats=repeats)
     full = train(cfg, "dfgan", tiny_data(), tmp_path / "full")
-    part = train(tiny_config(steps=3, log_every=1, grad_accum=2), "dfgan", tiny_data(), tmp_path / "part")
+    part = train(tiny_config(steps=3, log_every=1, grad_accum=2, phase_repeats=repeats), "dfgan", tiny_data(), tmp_path / "part")
     resumed = train(cfg, "dfgan", tiny_data(), tmp_path / "part", resume="latest")
     assert resumed.run_dir == part.run_dir and resumed.step == 6
     for a, b in zip(full.objective.state_dict().values(), resumed.objective.state_dict().values()):
@@ -130,6 +131,49 @@ def test_gradient_accumulation_consumes_consecutive_batches(tmp_path):
 
     train(tiny_config(steps=2, grad_accum=3, num_samples=2), "dfgan", Recording(-1), tmp_path)
     assert seen[-6:] == [0, 1, 2, 3, 4, 5]
+
+
+class RecordingDFGAN(DFGANObjective):
+    """DF-GAN that records, per call, which phase ran on which batch (by the batch's image sum)."""
+
+    def d_step(self, batch):
+        self.calls.append(("d", float(batch["images"].sum())))
+        return super().d_step(batch)
+
+    def g_step(self, batch):
+        self.calls.append(("g", float(batch["images"].sum()), len(self._fakes)))
+        return super().g_step(batch)
+
+
+def test_phase_repeats_run_d_on_fresh_batches_and_g_on_the_last_one(tmp_path):
+    seen = []
+
+    class Recording(SignalAtStep):
+        def batch(self, step, rank=0, world_size=1):
+            seen.append(step)
+            return super().batch(step, rank, world_size)
+
+    obj = build_objective("dfgan", tiny_config().model)
+    rec = RecordingDFGAN(obj.G, obj.D, obj.cfg)
+    rec.calls = []
+    d_before = [p.detach().clone() for p in rec.D.parameters()]
+    result = train(tiny_config(steps=2, num_samples=2, phase_repeats={"d": 3}), rec, Recording(-1), tmp_path)
+    assert seen[-6:] == [0, 1, 2, 3, 4, 5]  # three fresh batches per step, none reused across steps
+    kinds = [c[0] for c in rec.calls]
+    assert kinds == ["d", "d", "d", "g"] * 2
+    for step in range(2):
+        d_sums = [c[1] for c in rec.calls[4 * step:4 * step + 3]]
+        g_call = rec.calls[4 * step + 3]
+        assert len(set(d_sums)) == 3  # different batches
+        assert g_call[1] == d_sums[-1] and g_call[2] == 1  # G: the last D batch, and only its fakes cached
+    assert any(not torch.equal(a, b) for a, b in zip(d_before, result.objective.D.parameters()))
+    records = _records(result.run_dir)
+    assert records[-1]["step"] == 2 and records[-1]["skipped/d"] == 0
+
+
+def test_phase_repeats_must_name_a_phase_of_the_system(tmp_path):
+    with pytest.raises(ConfigError, match="unknown phase 'critic'.*phases: d, g"):
+        train(tiny_config(phase_repeats={"critic": 2}), "dfgan", tiny_data(), tmp_path)
 
 
 def test_lr_schedules():

@@ -28,6 +28,13 @@ def test_invalid_values_are_rejected():
         TrainConfig(batch_size=0)
     with pytest.raises(ConfigError, match="not one of"):
         load_config(TrainConfig, None, ["mixed_precision=fp8"])
+    for bad in ("phase_repeats.d=0", "phase_repeats.d=1.5", "phase_repeats.d=true"):
+        with pytest.raises(ConfigError, match="phase_repeats.d must be an integer >= 1"):
+            load_config(TrainConfig, None, [bad])
+
+
+def test_phase_repeats_load_from_an_override():
+    assert load_config(TrainConfig, None, ["phase_repeats.d=3"]).phase_repeats == {"d": 3}
 
 
 def test_yaml_booleans_for_mixed_precision_mean_off_and_bf16(tmp_path):

@@ -42,6 +42,9 @@ class TrainConfig:
     steps: int = 10_000
     minutes: float | None = None  # time budget; training stops at whichever of steps/minutes comes first
     grad_accum: int = 1
+    # updates per training step for a phase, by phase name (e.g. {d: 2}: two D updates on two fresh batches
+    # per G update, WGAN's n_critic); unnamed phases run once
+    phase_repeats: dict[str, int] = field(default_factory=dict)
     lr_schedule: Literal["constant", "linear", "cosine"] = "constant"
     warmup_steps: int = 0
     grad_clip: float | None = None
@@ -75,6 +78,11 @@ class TrainConfig:
             raise ConfigError(f"steps and warmup_steps must be >= 0, got {self.steps} and {self.warmup_steps}")
         if self.minutes is not None and self.minutes <= 0:
             raise ConfigError(f"minutes must be positive, got {self.minutes}")
+        if not isinstance(self.phase_repeats, dict):
+            raise ConfigError(f"phase_repeats must map phase names to counts, e.g. {{d: 2}}, got {self.phase_repeats!r}")
+        for name, count in self.phase_repeats.items():
+            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                raise ConfigError(f"phase_repeats.{name} must be an integer >= 1, got {count!r}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.grad_clip is not None and self.grad_clip <= 0:

@@ -6,7 +6,8 @@
 Per step s (in every process r): seed torch/numpy/random with (seed, s, r); fetch the micro-batches of
 step s; for each phase of the objective (D then G): forward under autocast, backward, average gradients
 across processes, check losses and gradients for NaN/inf (skip the update if any), clip, step; then the
-LR schedules and the generator EMA. Data and noise are functions of (seed, step), so a run resumed from
+LR schedules and the generator EMA. ``phase_repeats`` ({d: 2}) runs a phase several times per step, each
+on a fresh batch. Data and noise are functions of (seed, step), so a run resumed from
 ``checkpoint-s`` continues exactly as the uninterrupted run would have.
 
 Why gradients are averaged by hand rather than through DDP (``accelerator.prepare``): GAN objectives
@@ -131,6 +132,10 @@ class Trainer:
         self.ema = make_ema(self.objective.generator)
         self.source = as_batch_source(data, cfg.batch_size, cfg.seed)
         self.step, self.skipped, self.bad_streak = 0, {p.name: 0 for p in self.objective.phases}, 0
+        unknown = sorted(set(cfg.phase_repeats) - set(self.skipped))
+        if unknown:
+            raise ConfigError(f"phase_repeats names unknown phase {unknown[0]!r}; this system's phases: {', '.join(self.skipped)}")
+        self.rounds = max([1, *cfg.phase_repeats.values()])
         self.run_dir = self._open_run_dir(root, resume, desc or f"{cfg.system if system is None or isinstance(system, GANObjective) else system}-{_data_name(data)}")
         self.logger = MetricsLogger(self.run_dir, cfg.tensorboard) if self.is_main else None
         if self.is_main:
@@ -283,13 +288,20 @@ class Trainer:
 
     def _train_step(self) -> dict[str, float]:
         seed_everything(mix_seed("step", self.cfg.seed, self.step, self.rank))  # noise = f(seed, step, rank)
-        accum = self.cfg.grad_accum
-        micro = [self._to_device(self.source.batch(self.step * accum + k, self.rank, self.world)) for k in range(accum)]
+        accum, rounds = self.cfg.grad_accum, self.rounds
+        # `rounds` sets of micro-batches; a phase repeated n times uses the last n, so a phase that runs once
+        # (DF-GAN's G) sees the same batch as the last repetition of a repeated one (its fakes are reused)
+        sets = [[self._to_device(self.source.batch((self.step * rounds + r) * accum + k, self.rank, self.world))
+                 for k in range(accum)] for r in range(rounds)]
         logs, bad = {}, False
         for phase in self.objective.phases:
-            phase_logs, ok = self._run_phase(phase, micro)
-            logs.update(phase_logs)
-            bad |= not ok
+            count = self.cfg.phase_repeats.get(phase.name, 1)
+            for r in range(rounds - count, rounds):
+                if r > rounds - count:
+                    self.objective.end_step()  # caches hold only the last repetition's values
+                phase_logs, ok = self._run_phase(phase, sets[r])
+                logs.update(phase_logs)  # the last repetition's losses are logged
+                bad |= not ok
         self.objective.end_step()
         with warnings.catch_warnings():  # a skipped optimizer step is intended; the schedule stays f(step)
             warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)`")
@@ -422,7 +434,7 @@ class Trainer:
 
     def _log(self) -> dict[str, str]:
         elapsed = max(time.monotonic() - self._win_start, 1e-9)
-        images = self._win_steps * self.cfg.batch_size * self.cfg.grad_accum * self.world
+        images = self._win_steps * self.cfg.batch_size * self.cfg.grad_accum * self.world * self.rounds  # batches drawn
         record: dict[str, Any] = {"step": self.step, "img_per_s": images / elapsed}
         record.update({k: v / max(self._win_steps, 1) for k, v in self._win_sums.items()})
         record.update({f"lr/{n}": s.get_last_lr()[0] for n, s in self.schedulers.items()})

@@ -78,7 +78,8 @@ class GANObjective(nn.Module):
         raise NotImplementedError
 
     def end_step(self) -> None:
-        """Called after every training step; drop per-step caches here."""
+        """Called after every training step, and between the repetitions of a phase that
+        ``phase_repeats`` runs more than once; drop per-step caches here."""
 
 
 SYSTEMS: Registry[type[GANObjective]] = Registry("training system", base=GANObjective)
