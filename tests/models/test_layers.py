@@ -44,6 +44,16 @@ def test_down_block_passes_only_the_pooled_shortcut_at_init():
     assert ResidualDownBlock(4, 4).conv_s is None  # no unused parameters
 
 
+def test_down_block_gamma_init_opens_the_residual_branch():
+    torch.manual_seed(0)
+    down = ResidualDownBlock(4, 8, gamma_init=0.5)
+    x = torch.randn(2, 4, 8, 8)
+    assert torch.allclose(down(x), F.avg_pool2d(down.conv_s(x), 2) + 0.5 * down.conv_r(x), atol=1e-6)
+    closed = ResidualDownBlock(4, 8)
+    closed(x).sum().backward()
+    assert float(closed.conv_r[0].weight.grad.abs().sum()) == 0.0  # official gamma = 0: no residual gradient at first
+
+
 def test_blocks_give_the_same_result_under_channels_last():
     torch.manual_seed(0)
     up, down = DFUpBlock(5, 6, 3), ResidualDownBlock(3, 6)

@@ -18,6 +18,13 @@ def test_dfgan_is_registered():
     assert SYSTEMS.get("dfgan") is DFGANObjective
 
 
+def test_d_gamma_init_reaches_every_discriminator_block():
+    official = build_objective("dfgan", {"nf": 4, "image_size": 16, "sentence_dim": 8, "z_dim": 8})
+    opened = build_objective("dfgan", {"nf": 4, "image_size": 16, "sentence_dim": 8, "z_dim": 8, "d_gamma_init": 1.0})
+    assert [float(b.gamma) for b in official.D.blocks] == [0.0] * len(official.D.blocks)
+    assert [float(b.gamma) for b in opened.D.blocks] == [1.0] * len(opened.D.blocks)
+
+
 def test_d_loss_combines_real_fake_mismatched_and_ma_gp():
     out = _objective().d_step(_batch())
     assert set(out) == {"loss", "d_real", "d_fake", "d_mismatch", "ma_gp"}

@@ -66,13 +66,14 @@ class DFDiscriminator(nn.Module):
     (tile the sentence to 4x4, concatenate, conv3x3 -> LeakyReLU -> conv4x4, official ``NetC``).
     """
 
-    def __init__(self, nf: int = 32, sentence_dim: int = 256, image_size: int = 64, in_channels: int = 3):
+    def __init__(self, nf: int = 32, sentence_dim: int = 256, image_size: int = 64, in_channels: int = 3,
+                 gamma_init: float = 0.0):
         super().__init__()
         _check_size(image_size)
         self.nf, self.sentence_dim, self.image_size, self.in_channels = nf, sentence_dim, image_size, in_channels
         channels = pyramid_channels(nf, image_size)
         self.conv_img = nn.Conv2d(in_channels, channels[0], 3, 1, 1)
-        self.blocks = nn.ModuleList(ResidualDownBlock(cin, cout) for cin, cout in zip(channels[:-1], channels[1:]))
+        self.blocks = nn.ModuleList(ResidualDownBlock(cin, cout, gamma_init=gamma_init) for cin, cout in zip(channels[:-1], channels[1:]))
         self.joint_conv = nn.Sequential(
             nn.Conv2d(channels[-1] + sentence_dim, nf * 2, 3, 1, 1, bias=False),
             nn.LeakyReLU(0.2, inplace=True),

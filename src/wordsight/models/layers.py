@@ -89,12 +89,13 @@ class ResidualDownBlock(nn.Module):
     """Discriminator block (``D_Block``): x -> avgpool(shortcut(x)) + gamma * residual(x).
 
     Residual branch: conv4x4 stride 2 (conv3x3 without downsampling) -> LeakyReLU(0.2) -> conv3x3 -> LeakyReLU(0.2), no biases. The scalar
-    gamma starts at 0, so at initialisation each block passes only its (pooled) shortcut. The official code
+    gamma starts at 0 (``gamma_init``, official), so at initialisation each block passes only its (pooled)
+    shortcut and its residual weights get no gradient until gamma moves. The official code
     always builds the 1x1 shortcut conv but uses it only when widths differ; we build it only then, which
     leaves no unused parameters (important for gradient synchronisation across processes).
     """
 
-    def __init__(self, in_ch: int, out_ch: int, downsample: bool = True):
+    def __init__(self, in_ch: int, out_ch: int, downsample: bool = True, gamma_init: float = 0.0):
         super().__init__()
         self.downsample = downsample
         self.conv_r = nn.Sequential(
@@ -104,7 +105,7 @@ class ResidualDownBlock(nn.Module):
             nn.LeakyReLU(0.2, inplace=True),
         )
         self.conv_s = nn.Conv2d(in_ch, out_ch, 1, 1, 0) if in_ch != out_ch else None
-        self.gamma = nn.Parameter(torch.zeros(1))
+        self.gamma = nn.Parameter(torch.full((1,), float(gamma_init)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         res = self.conv_r(x)

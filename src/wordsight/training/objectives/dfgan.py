@@ -42,6 +42,8 @@ class DFGANConfig:
     ma_gp_k: float = 2.0
     ma_gp_p: float = 6.0
     truncation: float | None = None  # sampling only; the paper's test-time setting is 0.88
+    # initial gamma of D's residual blocks; 0 is the official D_Block (docs/dfgan.md, "Why shape lags")
+    d_gamma_init: float = 0.0
 
     def __post_init__(self) -> None:
         if self.nf < 1 or self.z_dim < 1 or self.sentence_dim < 1:
@@ -76,7 +78,7 @@ class DFGANObjective(GANObjective):
     @classmethod
     def from_config(cls, cfg: DFGANConfig) -> "DFGANObjective":
         G = DFGenerator(nf=cfg.nf, z_dim=cfg.z_dim, sentence_dim=cfg.sentence_dim, image_size=cfg.image_size)
-        D = DFDiscriminator(nf=cfg.nf, sentence_dim=cfg.sentence_dim, image_size=cfg.image_size)
+        D = DFDiscriminator(nf=cfg.nf, sentence_dim=cfg.sentence_dim, image_size=cfg.image_size, gamma_init=cfg.d_gamma_init)
         return cls(G, D, cfg)
 
     # ---- what the loop needs -------------------------------------------------------------------
