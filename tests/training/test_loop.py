@@ -121,14 +121,20 @@ def test_time_budget_stops_training(tmp_path):
     assert result.stopped_by == "time" and result.step == 1
 
 
-def test_gradient_accumulation_consumes_consecutive_batches(tmp_path):
-    seen = []
+def _recording_source(seen):
+    """A batch-source class that appends every batch index it serves to ``seen``."""
 
     class Recording(SignalAtStep):
         def batch(self, step, rank=0, world_size=1):
             seen.append(step)
             return super().batch(step, rank, world_size)
 
+    return Recording
+
+
+def test_gradient_accumulation_consumes_consecutive_batches(tmp_path):
+    seen = []
+    Recording = _recording_source(seen)
     train(tiny_config(steps=2, grad_accum=3, num_samples=2), "dfgan", Recording(-1), tmp_path)
     assert seen[-6:] == [0, 1, 2, 3, 4, 5]
 
@@ -147,12 +153,7 @@ class RecordingDFGAN(DFGANObjective):
 
 def test_phase_repeats_run_d_on_fresh_batches_and_g_on_the_last_one(tmp_path):
     seen = []
-
-    class Recording(SignalAtStep):
-        def batch(self, step, rank=0, world_size=1):
-            seen.append(step)
-            return super().batch(step, rank, world_size)
-
+    Recording = _recording_source(seen)
     obj = build_objective("dfgan", tiny_config().model)
     rec = RecordingDFGAN(obj.G, obj.D, obj.cfg)
     rec.calls = []
