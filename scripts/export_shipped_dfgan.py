@@ -6,7 +6,9 @@
     .venv/bin/python scripts/export_shipped_dfgan.py --eval-only --run runs/other/00000-x --checkpoint checkpoint-3000
 
 Writes the pipeline folder and eval.json (oracle accuracy on 256 test and 256 held-out captions). The
-run's fitted sentence whitening (``<run>/sentence_whitening``) goes into the pipeline with the generator.
+run's text side goes into the pipeline with the generator: MiniLM with the run's fitted sentence whitening
+(``<run>/sentence_whitening``), or the frozen DAMSM BiLSTM of ``data.text_encoder_path`` when the run was
+conditioned on one (``data.text_encoder=bilstm``).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def main() -> int:
     from wordsight.text.minilm import MiniLMEncoder
     from wordsight.text.whitening import WHITENING_FOLDER, with_whitening
     from wordsight.training.checkpoint import list_checkpoints
-    from wordsight.training.synthetic_data import default_cache_dir
+    from wordsight.training.synthetic_data import default_cache_dir, frozen_text_encoder
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--eval-only", action="store_true", help="print the accuracy; export nothing")
@@ -60,8 +62,12 @@ def main() -> int:
     generator = DFGenerator(**{k: cfg["model"][k] for k in ("nf", "z_dim", "sentence_dim", "image_size") if k in cfg["model"]})
     weights = "generator.safetensors" if args.raw else "generator_ema.safetensors"
     generator.load_state_dict(load_weights(ckpt / weights))
-    whitening = from_pretrained(run / WHITENING_FOLDER) if (run / WHITENING_FOLDER).exists() else None
-    encoder, spec = with_whitening(MiniLMEncoder(cache_dir=default_cache_dir()), {"name": "minilm"}, whitening)
+    data_cfg = cfg.get("data") or {}
+    if data_cfg.get("text_encoder") == "bilstm":
+        encoder, spec = frozen_text_encoder("bilstm", ROOT / data_cfg["text_encoder_path"]), {"name": "bilstm"}
+    else:
+        whitening = from_pretrained(run / WHITENING_FOLDER) if (run / WHITENING_FOLDER).exists() else None
+        encoder, spec = with_whitening(MiniLMEncoder(cache_dir=default_cache_dir()), {"name": "minilm"}, whitening)
     pipe = TextToImage(generator.eval(), encoder, spec)
     acc = oracle_accuracy(pipe, evaluation_captions(256))
     if eval_only:

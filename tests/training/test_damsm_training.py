@@ -9,6 +9,7 @@ from wordsight.config import ConfigError
 from wordsight.data.records import CaptionedImage
 from wordsight.data.synthetic import SyntheticWorld, WorldConfig
 from wordsight.hub import from_pretrained
+from wordsight.utils.checks import InputError
 from wordsight.training.damsm import (
     DAMSMTrainConfig,
     NonFiniteDAMSMLossError,
@@ -145,3 +146,35 @@ def test_vocabulary_covers_the_training_captions(world):
 def test_config_errors(kwargs):
     with pytest.raises(ConfigError):
         DAMSMTrainConfig(**kwargs)
+
+
+def test_synthetic_recipe_takes_the_number_of_objects(monkeypatch, tmp_path):
+    import wordsight.training.damsm as damsm
+
+    seen = {}
+    monkeypatch.setattr(damsm, "train_damsm", lambda world, *a, **k: seen.setdefault("world", world))
+    damsm.train_damsm_synthetic(tmp_path, DAMSMTrainConfig(steps=1, batch_size=2, image_size=16), max_objects=1)
+    world = seen["world"]
+    assert (world.config.min_objects, world.config.max_objects) == (1, 1)
+    assert all(len(world.scene(i).objects) == 1 for i in range(20))
+    assert damsm._fresh_eval_data(world).config.max_objects == 1  # R-precision on one-object test scenes too
+
+
+def test_synthetic_recipe_continues_from_a_saved_folder(monkeypatch, tmp_path):
+    import wordsight.training.damsm as damsm
+    from wordsight.hub import save_pretrained
+
+    world = SyntheticWorld(WorldConfig(seed=0, image_size=16))
+    text_encoder, image_encoder = build_synthetic_damsm(world, image_size=16, channels=(4, 8), embed_dim=8,
+                                                        word_embedding_dim=8, vocabulary_items=32)
+    save_pretrained(text_encoder, tmp_path / "a" / "text_encoder")
+    save_pretrained(image_encoder, tmp_path / "a" / "image_encoder")
+    seen = {}
+    monkeypatch.setattr(damsm, "train_damsm", lambda world, te, ie, *a, **k: seen.update(te=te, ie=ie))
+    damsm.train_damsm_synthetic(tmp_path / "b", DAMSMTrainConfig(steps=1, batch_size=2, image_size=16), init_from=tmp_path / "a")
+    for got, want in ((seen["ie"], image_encoder), (seen["te"], text_encoder)):
+        assert all(torch.equal(got.state_dict()[k], v) for k, v in want.state_dict().items())
+    with pytest.raises(InputError, match="not a saved encoder"):
+        damsm.train_damsm_synthetic(tmp_path / "c", DAMSMTrainConfig(steps=1, batch_size=2, image_size=16), init_from=tmp_path / "none")
+    with pytest.raises(InputError, match="trained at 16 px"):
+        damsm.train_damsm_synthetic(tmp_path / "c", DAMSMTrainConfig(steps=1, batch_size=2, image_size=32), init_from=tmp_path / "a")

@@ -87,3 +87,80 @@ def test_hard_negatives_join_the_mismatch_term():
     assert torch.allclose(again["d_hard_mismatch"], hard, atol=1e-6)
     with pytest.raises(InputError, match="mismatch_sentence"):
         obj.d_step({**batch, "mismatch_sentence": torch.randn(4, 7)})
+
+
+# ---- the DAMSM sentence loss on G (model.damsm_sentence_weight) -----------------------------------
+
+def _damsm_folder(tmp_path, embed_dim=8):
+    from wordsight.hub import save_pretrained
+    from wordsight.models.damsm import SmallDAMSMImageEncoder
+
+    torch.manual_seed(1)
+    save_pretrained(SmallDAMSMImageEncoder(image_size=16, channels=(4, 8), embed_dim=embed_dim), tmp_path / "image_encoder")
+    return tmp_path
+
+
+def _damsm_objective(folder, weight=2.0):
+    torch.manual_seed(0)
+    return build_objective("dfgan", {"nf": 4, "image_size": 16, "sentence_dim": 8, "z_dim": 8,
+                                     "damsm_sentence_weight": weight, "damsm_path": str(folder)})
+
+
+def _hand_sentence_loss(image_global, sentence, labels, gamma3=10.0):
+    """AttnGAN sent_loss worked by hand: cosine scores * gamma3, same-class pairs masked, CE both ways."""
+    b = image_global.shape[0]
+    total = 0.0
+    for scores in (
+        [[float(torch.nn.functional.cosine_similarity(image_global[j], sentence[i], dim=0)) for i in range(b)] for j in range(b)],
+        [[float(torch.nn.functional.cosine_similarity(image_global[i], sentence[j], dim=0)) for i in range(b)] for j in range(b)],
+    ):
+        for row in range(b):
+            logits = [gamma3 * s for col, s in enumerate(scores[row]) if col == row or labels[col] != labels[row]]
+            own = gamma3 * scores[row][row]
+            total += (-own + float(torch.logsumexp(torch.tensor(logits, dtype=torch.float64), 0))) / b
+    return total
+
+
+def test_damsm_sentence_loss_joins_the_g_loss_with_same_class_captions_left_out(tmp_path):
+    obj = _damsm_objective(_damsm_folder(tmp_path), weight=2.0)
+    batch = {**_batch(), "label": torch.tensor([3, 5, 3, 7])}  # samples 0 and 2 share a class
+    obj.d_step(batch)
+    fake, sentence = obj._fakes[0]
+    out = obj.g_step(batch)
+    assert set(out) == {"loss", "g_adversarial", "g_damsm_sentence"}
+    with torch.no_grad():
+        _, image_global = obj.damsm_image_encoder(fake)
+    expected = _hand_sentence_loss(image_global, sentence, batch["label"].tolist())
+    assert float(out["g_damsm_sentence"]) == pytest.approx(expected, rel=1e-5)
+    assert torch.allclose(out["loss"], out["g_adversarial"] + 2.0 * out["g_damsm_sentence"])
+    unmasked = _hand_sentence_loss(image_global, sentence, [0, 1, 2, 3])
+    assert abs(unmasked - expected) > 1e-4  # the mask changed the figure
+
+
+def test_damsm_loss_trains_g_and_leaves_the_encoder_and_checkpoints_alone(tmp_path):
+    obj = _damsm_objective(_damsm_folder(tmp_path))
+    assert "damsm_image_encoder" not in obj.networks() and set(obj.networks()) == {"generator", "discriminator"}
+    assert not any(p.requires_grad for p in obj.damsm_image_encoder.parameters())
+    assert not any(p is q for p in obj.damsm_image_encoder.parameters() for q in sum(obj.optimizer_params().values(), []))
+    obj.train()
+    assert not obj.damsm_image_encoder.training
+    obj.d_step(_batch())
+    obj.zero_grad(set_to_none=True)
+    out = obj.g_step(_batch())
+    out["g_damsm_sentence"].backward()  # the DAMSM term alone reaches G's first layer
+    assert obj.G.fc.weight.grad is not None and obj.G.fc.weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in obj.damsm_image_encoder.parameters())
+
+
+def test_damsm_loss_config_errors_name_the_fix(tmp_path):
+    from wordsight.config import ConfigError
+
+    base = {"nf": 4, "image_size": 16, "sentence_dim": 8, "z_dim": 8}
+    with pytest.raises(ConfigError, match="damsm_path"):
+        build_objective("dfgan", {**base, "damsm_sentence_weight": 1.0})
+    with pytest.raises(ConfigError, match=">= 0"):
+        build_objective("dfgan", {**base, "damsm_sentence_weight": -1.0, "damsm_path": str(tmp_path)})
+    with pytest.raises(ConfigError, match="no DAMSM image encoder"):
+        build_objective("dfgan", {**base, "damsm_sentence_weight": 1.0, "damsm_path": str(tmp_path / "missing")})
+    with pytest.raises(ConfigError, match="embeds into 16 dimensions"):
+        build_objective("dfgan", {**base, "damsm_sentence_weight": 1.0, "damsm_path": str(_damsm_folder(tmp_path, embed_dim=16))})

@@ -1,6 +1,7 @@
 """GAN training data from the synthetic world: MiniLM with and without whitening, a frozen DAMSM
 encoder, and the pipeline that maps captions to exactly the vectors the generator was trained on."""
 
+import dataclasses
 import json
 import math
 
@@ -84,6 +85,22 @@ def test_frozen_damsm_encoder_conditions_dfgan(damsm_folder, tmp_path):
     loaded = _round_trip(data, result, tmp_path)
     assert loaded.encoder_spec == {"name": "bilstm"}
     assert (tmp_path / "pipe" / "text_encoder" / "model.safetensors").exists()
+
+
+def test_damsm_sentence_loss_trains_with_the_same_damsm_folder(damsm_folder, tmp_path):
+    cfg = _cfg(16, text_encoder="bilstm", text_encoder_path=str(damsm_folder))
+    cfg.model.update(damsm_sentence_weight=5.0, damsm_path=str(damsm_folder))
+    data = build_training_data("synthetic", cfg, progress=False)
+    scene = data.world.scene(7 // data.k)
+    assert data[7]["label"] == scene.label  # the first object's colour x shape class, for the loss's mask
+    result = train(cfg, "dfgan", data, tmp_path / "runs")
+    logged = [json.loads(line) for line in (result.run_dir / "metrics.jsonl").read_text().splitlines()]
+    terms = [r["g/g_damsm_sentence"] for r in logged if "g/g_damsm_sentence" in r]
+    assert terms and all(math.isfinite(t) and t > 0 for t in terms)
+    assert result.run_dir.joinpath("config.yaml").read_text().count("damsm_path") == 1
+    # a resume rebuilds the frozen encoder from the saved config
+    again = train(dataclasses.replace(cfg, steps=3), "dfgan", data, tmp_path / "runs", resume="latest")
+    assert again.objective.damsm_image_encoder is not None
 
 
 def test_damsm_encoder_errors(tmp_path):

@@ -15,9 +15,13 @@ def train_damsm_cmd(
     inception_weights: Path = typer.Option(None, help="inception_v3_google-0cc3c7bd.pth (default: $WORDSIGHT_INCEPTION_V3 or the torch hub cache)."),
     steps: int = typer.Option(600, min=1, help="Training steps."),
     batch_size: int = typer.Option(32, min=2, help="Pairs per step (AttnGAN birds: 48)."),
+    lr: float = typer.Option(2e-4, min=0.0, help="Adam learning rate of both encoders (AttnGAN bird.yml: 0.002, '0.0002 best' in its comment)."),
+    init_from: Path = typer.Option(None, help="Synthetic world: start from the encoders of an earlier `train damsm` folder (a fresh optimizer) instead of new ones."),
     image_size: int = typer.Option(64, help="Side the images are rendered at (a multiple of 16)."),
     minutes: float = typer.Option(None, help="Time budget; stops at whichever of steps/minutes comes first."),
     seed: int = typer.Option(0),
+    min_objects: int = typer.Option(1, min=1, max=3, help="Synthetic world only: fewest objects per scene."),
+    max_objects: int = typer.Option(3, min=1, max=3, help="Synthetic world only: most objects per scene (1 matches configs/dfgan_synthetic*.yaml)."),
     eval_images: int = typer.Option(1000, min=0, help="Fresh test scenes for R-precision at the end (0: skip)."),
     out: Path = typer.Option(Path("runs/damsm"), help="Folder for text_encoder/, image_encoder/ and metrics.json."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
@@ -31,9 +35,12 @@ def train_damsm_cmd(
     if image_encoder not in ("small", "inception"):
         raise InputError(f"--image-encoder must be small or inception, got {image_encoder!r}")
     cfg = DAMSMTrainConfig(steps=steps, batch_size=batch_size, image_size=image_size, minutes=minutes, seed=seed,
-                           eval_images=eval_images, progress=progress)
+                           eval_images=eval_images, progress=progress, lr=lr)
+    if init_from is not None and not (data == "synthetic" and image_encoder == "small"):
+        raise InputError("--init-from is for the synthetic world's small encoders only")
     if data == "synthetic" and image_encoder == "small":
-        result = train_damsm_synthetic(out, cfg, world_seed=seed)
+        result = train_damsm_synthetic(out, cfg, world_seed=seed, min_objects=min_objects, max_objects=max_objects,
+                                       init_from=init_from)
     else:
         result = train_damsm(*_layout_damsm(data, image_encoder, inception_weights, image_size, seed), cfg, out)
     last = result.history[-1] if result.history else {}

@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from ..config import ConfigError, config_to_dict
 from ..data.synthetic import SyntheticWorld, WorldConfig
-from ..hub import save_pretrained
+from ..hub import from_pretrained, save_pretrained
 from ..losses.damsm import GAMMA1, GAMMA2, GAMMA3, DAMSMLoss, damsm_loss
 from ..metrics.generation.r_precision import fold_mean_std, r_precision_hits
 from ..models.damsm import SmallDAMSMImageEncoder
@@ -410,11 +410,28 @@ def train_damsm_synthetic(
     world_seed: int = 0,
     channels: Sequence[int] = (16, 32, 64, 128),
     embed_dim: int = 256,
+    min_objects: int = 1,
+    max_objects: int = 3,
+    init_from: str | Path | None = None,
 ) -> DAMSMTrainResult:
     """Train a DAMSM pair on the synthetic world's ``train`` split and report R-precision on fresh
-    ``test`` scenes. The suggested CLI ``wordsight train damsm --data synthetic`` maps onto this."""
+    ``test`` scenes with the same number of objects. The CLI ``wordsight train damsm --data synthetic``
+    maps onto this.
+
+    ``init_from``: an earlier output folder whose encoders training continues from (with a fresh
+    optimizer; ``channels`` and ``embed_dim`` are then the folder's)."""
     cfg = cfg or DAMSMTrainConfig()
-    world = SyntheticWorld(WorldConfig(seed=world_seed, image_size=cfg.image_size, split="train"))
+    world = SyntheticWorld(WorldConfig(seed=world_seed, image_size=cfg.image_size, split="train",
+                                       min_objects=min_objects, max_objects=max_objects))
     torch.manual_seed(cfg.seed)  # encoder initialisation
-    text_encoder, image_encoder = build_synthetic_damsm(world, cfg.image_size, channels, embed_dim)
+    if init_from is not None:
+        folder = Path(init_from)
+        for sub in (TEXT_ENCODER_DIR, IMAGE_ENCODER_DIR):
+            if not (folder / sub / "config.json").is_file():
+                raise InputError(f"init_from: {folder / sub} is not a saved encoder (expected a `wordsight train damsm` output folder)")
+        text_encoder, image_encoder = from_pretrained(folder / TEXT_ENCODER_DIR), from_pretrained(folder / IMAGE_ENCODER_DIR)
+        if getattr(image_encoder, "image_size", cfg.image_size) != cfg.image_size:
+            raise InputError(f"init_from: {folder} was trained at {image_encoder.image_size} px, not --image-size {cfg.image_size}")
+    else:
+        text_encoder, image_encoder = build_synthetic_damsm(world, cfg.image_size, channels, embed_dim)
     return train_damsm(world, text_encoder, image_encoder, cfg, out_dir)

@@ -38,7 +38,11 @@ class _FittedArtifacts:
 
 
 class SyntheticCaptionData(_FittedArtifacts, torch.utils.data.Dataset):
-    """Map-style data set of {"images" [3,S,S] in [-1,1], "sentence" [D], "captions" str}.
+    """Map-style data set of {"images" [3,S,S] in [-1,1], "sentence" [D], "captions" str, "label" int}.
+
+    ``label`` is the class of the scene's first object (colour x shape, :attr:`Scene.label`): the DAMSM loss
+    on the generator (``model.damsm_sentence_weight``) leaves same-class pairs out of its negatives, as
+    AttnGAN does with its class ids.
 
     With ``hard_negatives`` (attributes to change, see :meth:`SyntheticWorld.contrastive_captions`) items
     also hold ``"mismatch_sentence"`` [D]: the vector of the same caption with one attribute word changed.
@@ -66,7 +70,8 @@ class SyntheticCaptionData(_FittedArtifacts, torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         scene = self.world.scene(index // self.k)
-        item = {"images": pil_to_tensor(scene.image), "sentence": self.sentences[index], "captions": self.captions[index]}
+        item = {"images": pil_to_tensor(scene.image), "sentence": self.sentences[index], "captions": self.captions[index],
+                "label": scene.label}
         if self.mismatch_sentences is not None:
             item["mismatch_sentence"] = self.mismatch_sentences[index]
         return item

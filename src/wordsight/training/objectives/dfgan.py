@@ -12,19 +12,30 @@ their graph) and reused by the G step, so G runs forward once per iteration, aga
 Not in the paper: when the batch holds ``mismatch_sentence`` (hard negatives, the true caption with one
 attribute word changed; ``data.hard_negatives`` of the synthetic world) the mismatch term is the mean of
 the in-batch term and the hard-negative term, hinge_fake(D(x, e_hard)).
+
+Not in DF-GAN, from AttnGAN (eq. 14): with ``damsm_sentence_weight`` lambda > 0 the generator loss adds
+lambda * (L1^s + L2^s), the sentence-level DAMSM loss between a frozen DAMSM image encoder's global vector
+of each fake image and the sentence vectors of the batch (its own caption is the match, the batch's other
+captions the negatives, same-class captions left out when the batch holds ``label``). The sentence
+vectors must live in that DAMSM's space: condition on the same DAMSM folder's BiLSTM
+(``data.text_encoder=bilstm``). AttnGAN also adds the word-level terms; they need word features in the
+batch, which DF-GAN's data does not carry.
 """
 
 from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterator
 
 import torch
 from torch import nn
 
 from ...config import ConfigError
+from ...hub import CONFIG_NAME, from_pretrained
 from ...losses.adversarial import hinge_d_fake, hinge_d_real, hinge_g, ma_gp, mismatched
+from ...losses.damsm import GAMMA3, sentence_loss
 from ...models.dfgan import DFDiscriminator, DFGenerator, truncated_noise
 from ...utils.checks import InputError, check_shape
 from ..config import OptimizerConfig
@@ -44,10 +55,35 @@ class DFGANConfig:
     truncation: float | None = None  # sampling only; the paper's test-time setting is 0.88
     # initial gamma of D's residual blocks; 0 is the official D_Block (docs/dfgan.md, "Why shape lags")
     d_gamma_init: float = 0.0
+    # AttnGAN's DAMSM loss on G (sentence terms of eq. 14), weight lambda; 0 = DF-GAN as published
+    damsm_sentence_weight: float = 0.0
+    damsm_path: str | None = None  # a `wordsight train damsm` folder (or its image_encoder/); needed when the weight > 0
+    damsm_gamma3: float = GAMMA3
 
     def __post_init__(self) -> None:
         if self.nf < 1 or self.z_dim < 1 or self.sentence_dim < 1:
             raise ConfigError(f"model.nf, z_dim and sentence_dim must be >= 1, got {self.nf}, {self.z_dim}, {self.sentence_dim}")
+        if not self.damsm_sentence_weight >= 0:
+            raise ConfigError(f"model.damsm_sentence_weight must be >= 0, got {self.damsm_sentence_weight}")
+        if self.damsm_sentence_weight > 0 and not self.damsm_path:
+            raise ConfigError("model.damsm_sentence_weight > 0 needs model.damsm_path=<folder written by 'wordsight train damsm'>")
+
+
+def load_frozen_damsm_image_encoder(path: str | Path, embed_dim: int) -> nn.Module:
+    """The DAMSM image encoder of a ``wordsight train damsm`` folder (``path`` or ``path/image_encoder``), in
+    eval mode with gradients off; its multimodal size must be ``embed_dim`` (the sentence vectors' size)."""
+    folder = Path(path)
+    if not (folder / CONFIG_NAME).exists() and (folder / "image_encoder" / CONFIG_NAME).exists():
+        folder = folder / "image_encoder"
+    if not (folder / CONFIG_NAME).exists():
+        raise ConfigError(f"model.damsm_path: no DAMSM image encoder at {path} (expected {CONFIG_NAME} there or in "
+                          f"its image_encoder/; write one with 'wordsight train damsm --out {path}')")
+    encoder = from_pretrained(folder).eval().requires_grad_(False)
+    got = getattr(encoder, "embed_dim", None)
+    if got != embed_dim:
+        raise ConfigError(f"model.damsm_path: the image encoder at {folder} embeds into {got} dimensions, but the "
+                          f"sentence vectors have {embed_dim} (model.sentence_dim); condition on the same DAMSM's text encoder")
+    return encoder
 
 
 @contextlib.contextmanager
@@ -74,6 +110,9 @@ class DFGANObjective(GANObjective):
             raise ConfigError(f"generator and discriminator disagree: sentence_dim {G.sentence_dim}/{D.sentence_dim}, image_size {G.image_size}/{D.image_size}")
         self.G, self.D, self.cfg = G, D, cfg
         self._fakes: list[tuple[torch.Tensor, torch.Tensor]] = []
+        # a frozen loss network, not trained and not in networks() (so not in checkpoints): reloaded from cfg
+        self.damsm_image_encoder = (load_frozen_damsm_image_encoder(cfg.damsm_path, cfg.sentence_dim)
+                                    if cfg.damsm_sentence_weight > 0 else None)
 
     @classmethod
     def from_config(cls, cfg: DFGANConfig) -> "DFGANObjective":
@@ -107,6 +146,12 @@ class DFGANObjective(GANObjective):
 
     def end_step(self) -> None:
         self._fakes.clear()
+
+    def train(self, mode: bool = True) -> "DFGANObjective":
+        super().train(mode)
+        if self.damsm_image_encoder is not None:
+            self.damsm_image_encoder.eval()  # a fixed loss network, as in AttnGAN
+        return self
 
     # ---- losses ------------------------------------------------------------------------------
     def _unpack(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -149,4 +194,12 @@ class DFGANObjective(GANObjective):
         with _frozen(self.D):
             logits = self.D(fake, sentence)
         loss = hinge_g(logits)
-        return {"loss": loss}
+        if self.damsm_image_encoder is None:
+            return {"loss": loss}
+        _, image_global = self.damsm_image_encoder(fake)  # gradients reach G only: the encoder is frozen
+        labels = batch.get("label")
+        if labels is not None:
+            labels = torch.as_tensor(labels, device=fake.device)
+        matching = sentence_loss(image_global, sentence, labels, self.cfg.damsm_gamma3)
+        damsm = matching.image_to_text + matching.text_to_image
+        return {"loss": loss + self.cfg.damsm_sentence_weight * damsm, "g_adversarial": loss, "g_damsm_sentence": damsm}
