@@ -7,10 +7,17 @@
 # Export: .venv/bin/python scripts/export_shipped_dfgan.py --run runs/shipped-dfgan-damsm/00000-shipped
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DAMSM=runs/damsm-1obj
-if [ ! -f "$DAMSM/image_encoder/config.json" ]; then
-  .venv/bin/wordsight train damsm --data synthetic --max-objects 1 --steps "${DAMSM_STEPS:-3000}" --out "$DAMSM" --no-progress
-fi
+# The DAMSM in three stages, as it was made (docs/damsm.md, "One-object scenes"): 3,288 steps at lr 2e-4 and
+# batch 32, then 1,616 and 1,282 steps at lr 1e-3 and batch 48 (the step counts the time budgets reached).
+DAMSM=runs/damsm-1obj-c
+damsm() {  # OUT STEPS BATCH LR [INIT]
+  [ -f "$1/image_encoder/config.json" ] && return 0
+  .venv/bin/wordsight train damsm --data synthetic --max-objects 1 --out "$1" --steps "$2" --batch-size "$3" --lr "$4" \
+    ${5:+--init-from "$5"} --no-progress
+}
+damsm runs/damsm-1obj 3288 32 2e-4
+damsm runs/damsm-1obj-b 1616 48 1e-3 runs/damsm-1obj
+damsm runs/damsm-1obj-c 1282 48 1e-3 runs/damsm-1obj-b
 RESUME=()
 if compgen -G "runs/shipped-dfgan-damsm/*/checkpoint-*" > /dev/null; then RESUME=(--resume latest); fi
 .venv/bin/wordsight train dfgan --config dfgan_synthetic_damsm --data synthetic --out runs/shipped-dfgan-damsm \
