@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from ..config import ConfigError, config_to_dict
 from ..data.synthetic import SyntheticWorld, WorldConfig
-from ..hub import from_pretrained, save_pretrained
+from ..hub import CONFIG_NAME, from_pretrained, save_pretrained
 from ..losses.damsm import GAMMA1, GAMMA2, GAMMA3, DAMSMLoss, damsm_loss
 from ..metrics.generation.r_precision import fold_mean_std, r_precision_hits
 from ..models.damsm import SmallDAMSMImageEncoder
@@ -60,6 +60,15 @@ METRICS_FILE = "metrics.json"
 LOG_FILE = "metrics.jsonl"
 TEXT_ENCODER_DIR = "text_encoder"
 IMAGE_ENCODER_DIR = "image_encoder"
+
+
+def damsm_part_folder(path: str | Path, part: str) -> Path:
+    """``path`` itself when it holds a saved encoder, else ``path/part`` when that does (``part`` is
+    TEXT_ENCODER_DIR or IMAGE_ENCODER_DIR): options may name a ``train damsm`` folder or one encoder in it."""
+    folder = Path(path)
+    if not (folder / CONFIG_NAME).exists() and (folder / part / CONFIG_NAME).exists():
+        return folder / part
+    return folder
 
 
 @dataclass
@@ -427,7 +436,7 @@ def train_damsm_synthetic(
     if init_from is not None:
         folder = Path(init_from)
         for sub in (TEXT_ENCODER_DIR, IMAGE_ENCODER_DIR):
-            if not (folder / sub / "config.json").is_file():
+            if not (folder / sub / CONFIG_NAME).is_file():
                 raise InputError(f"init_from: {folder / sub} is not a saved encoder (expected a `wordsight train damsm` output folder)")
         text_encoder, image_encoder = from_pretrained(folder / TEXT_ENCODER_DIR), from_pretrained(folder / IMAGE_ENCODER_DIR)
         if getattr(image_encoder, "image_size", cfg.image_size) != cfg.image_size:

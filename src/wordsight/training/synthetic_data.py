@@ -194,11 +194,10 @@ def frozen_text_encoder(name: str, path: str | os.PathLike | None = None):
     if name == "bilstm":
         if path is None:
             raise ConfigError("data.text_encoder=bilstm needs data.text_encoder_path=<folder written by 'wordsight train damsm'>")
-        from ..hub import CONFIG_NAME, from_pretrained
+        from ..hub import from_pretrained
+        from .damsm import TEXT_ENCODER_DIR, damsm_part_folder
 
-        folder = Path(path)
-        if not (folder / CONFIG_NAME).exists() and (folder / "text_encoder" / CONFIG_NAME).exists():
-            folder = folder / "text_encoder"
+        folder = damsm_part_folder(path, TEXT_ENCODER_DIR)
         if not folder.exists():
             raise InputError(f"DAMSM text encoder folder not found: {folder} (train one with 'wordsight train damsm')")
         encoder = from_pretrained(folder).eval()

@@ -39,6 +39,7 @@ from ...losses.damsm import GAMMA3, sentence_loss
 from ...models.dfgan import DFDiscriminator, DFGenerator, truncated_noise
 from ...utils.checks import InputError, check_shape
 from ..config import OptimizerConfig
+from ..damsm import IMAGE_ENCODER_DIR, damsm_part_folder
 from ..objective import SYSTEMS, GANObjective
 
 
@@ -72,9 +73,7 @@ class DFGANConfig:
 def load_frozen_damsm_image_encoder(path: str | Path, embed_dim: int) -> nn.Module:
     """The DAMSM image encoder of a ``wordsight train damsm`` folder (``path`` or ``path/image_encoder``), in
     eval mode with gradients off; its multimodal size must be ``embed_dim`` (the sentence vectors' size)."""
-    folder = Path(path)
-    if not (folder / CONFIG_NAME).exists() and (folder / "image_encoder" / CONFIG_NAME).exists():
-        folder = folder / "image_encoder"
+    folder = damsm_part_folder(path, IMAGE_ENCODER_DIR)
     if not (folder / CONFIG_NAME).exists():
         raise ConfigError(f"model.damsm_path: no DAMSM image encoder at {path} (expected {CONFIG_NAME} there or in "
                           f"its image_encoder/; write one with 'wordsight train damsm --out {path}')")
@@ -197,9 +196,6 @@ class DFGANObjective(GANObjective):
         if self.damsm_image_encoder is None:
             return {"loss": loss}
         _, image_global = self.damsm_image_encoder(fake)  # gradients reach G only: the encoder is frozen
-        labels = batch.get("label")
-        if labels is not None:
-            labels = torch.as_tensor(labels, device=fake.device)
-        matching = sentence_loss(image_global, sentence, labels, self.cfg.damsm_gamma3)
-        damsm = matching.image_to_text + matching.text_to_image
+        # same-class captions are not negatives (AttnGAN's class_ids mask); sentence_loss moves the labels
+        damsm = sentence_loss(image_global, sentence, batch.get("label"), self.cfg.damsm_gamma3).total
         return {"loss": loss + self.cfg.damsm_sentence_weight * damsm, "g_adversarial": loss, "g_damsm_sentence": damsm}
