@@ -35,6 +35,9 @@ def main() -> None:
     img, true_sent = damsm_embeddings(text, image, images, true_caps)
     cos_true = torch.nn.functional.cosine_similarity(img, true_sent, dim=1)
     print(f"DAMSM {args.damsm}: {args.scenes} test scenes (seed 5, <= {args.max_objects} objects)")
+    # how far captions move the sentence vector, to set beside the 100-d noise a DF-GAN concatenates it with
+    varying = (true_sent - true_sent.mean(0)).norm(dim=1).mean()
+    print(f"sentence vectors: mean norm {float(true_sent.norm(dim=1).mean()):.2f}, caption-to-caption part {float(varying):.2f}")
     print("| attribute changed | cos(image, true caption) | cos(image, changed caption) | true caption preferred |")
     print("|---|---|---|---|")
     for attribute in ATTRIBUTES:
