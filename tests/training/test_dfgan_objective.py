@@ -164,3 +164,44 @@ def test_damsm_loss_config_errors_name_the_fix(tmp_path):
         build_objective("dfgan", {**base, "damsm_sentence_weight": 1.0, "damsm_path": str(tmp_path / "missing")})
     with pytest.raises(ConfigError, match="embeds into 16 dimensions"):
         build_objective("dfgan", {**base, "damsm_sentence_weight": 1.0, "damsm_path": str(_damsm_folder(tmp_path, embed_dim=16))})
+
+
+# ---- the two-way DAMSM hard-negative term on G (model.damsm_hard_negative_weight) -----------------
+
+def test_damsm_hard_negative_term_matches_a_two_way_softmax_worked_by_hand(tmp_path):
+    torch.manual_seed(0)
+    obj = build_objective("dfgan", {"nf": 4, "image_size": 16, "sentence_dim": 8, "z_dim": 8, "damsm_sentence_weight": 2.0,
+                                    "damsm_hard_negative_weight": 3.0, "damsm_path": str(_damsm_folder(tmp_path))})
+    batch = {**_batch(), "mismatch_sentence": torch.randn(4, 8)}
+    obj.d_step(batch)
+    fake, sentence = obj._fakes[0]
+    out = obj.g_step(batch)
+    assert set(out) == {"loss", "g_adversarial", "g_damsm_sentence", "g_damsm_hard_negative"}
+    with torch.no_grad():
+        _, v = obj.damsm_image_encoder(fake)
+    expected = 0.0
+    for i in range(4):  # -log of the true caption's share of a softmax over {true, hard}, gamma3 = 10
+        true = 10.0 * float(torch.nn.functional.cosine_similarity(v[i], sentence[i], dim=0))
+        hard = 10.0 * float(torch.nn.functional.cosine_similarity(v[i], batch["mismatch_sentence"][i], dim=0))
+        expected += -(true - float(torch.logsumexp(torch.tensor([true, hard], dtype=torch.float64), 0))) / 4
+    assert float(out["g_damsm_hard_negative"]) == pytest.approx(expected, rel=1e-5)
+    assert torch.allclose(out["loss"], out["g_adversarial"] + 2.0 * out["g_damsm_sentence"] + 3.0 * out["g_damsm_hard_negative"])
+    obj.zero_grad(set_to_none=True)
+    out["g_damsm_hard_negative"].backward()  # the term alone reaches G, not the frozen encoder
+    assert obj.G.fc.weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in obj.damsm_image_encoder.parameters())
+
+
+def test_damsm_hard_negative_term_errors_name_the_fix(tmp_path):
+    from wordsight.config import ConfigError
+
+    base = {"nf": 4, "image_size": 16, "sentence_dim": 8, "z_dim": 8}
+    with pytest.raises(ConfigError, match="needs model.damsm_sentence_weight"):
+        build_objective("dfgan", {**base, "damsm_hard_negative_weight": 1.0})
+    with pytest.raises(ConfigError, match=">= 0"):
+        build_objective("dfgan", {**base, "damsm_hard_negative_weight": -1.0})
+    obj = build_objective("dfgan", {**base, "damsm_sentence_weight": 1.0, "damsm_hard_negative_weight": 1.0,
+                                    "damsm_path": str(_damsm_folder(tmp_path))})
+    obj.d_step(_batch())
+    with pytest.raises(ConfigError, match="data.hard_negatives"):
+        obj.g_step(_batch())  # no mismatch_sentence in the batch

@@ -48,6 +48,7 @@ __all__ = [
     "same_class_mask",
     "sentence_loss",
     "sentence_scores",
+    "sentence_hard_negative_loss",
     "word_region_attention",
     "word_level_scores",
     "words_loss",
@@ -244,6 +245,25 @@ def sentence_loss(
     with _no_autocast(scores.device):
         l1, l2 = matching_loss(scores, gamma3, same_class_mask(class_ids, b, scores.device))
     return MatchingLoss(l1, l2, scores)
+
+
+def sentence_hard_negative_loss(
+    image_global: torch.Tensor, sentence: torch.Tensor, hard_sentence: torch.Tensor, gamma3: float = GAMMA3
+) -> torch.Tensor:
+    """Mean over images of -log P(D_i | Q_i) with a two-way softmax over {caption i, its hard negative}.
+
+    Not in AttnGAN. Eq. 11's posterior restricted to the true caption and one hard negative (the same
+    caption with one attribute word changed): softplus(gamma3 * (cos(v_i, e_hard_i) - cos(v_i, e_i))). The
+    batch softmax of :func:`sentence_loss` is dominated by negatives of another colour; this term is only
+    lowered by an image whose global vector reads the changed word.
+    """
+    b = check_shape("image_global", image_global, ["B", "D"])["B"]
+    check_shape("sentence", sentence, [b, image_global.shape[1]])
+    check_shape("hard_sentence", hard_sentence, [b, image_global.shape[1]])
+    with _no_autocast(image_global.device):
+        v = image_global.float()
+        true, hard = _cosine(v, sentence.float()), _cosine(v, hard_sentence.float())
+        return F.softplus(gamma3 * (hard - true)).mean()
 
 
 def damsm_loss(

@@ -19,7 +19,9 @@ of each fake image and the sentence vectors of the batch (its own caption is the
 captions the negatives, same-class captions left out when the batch holds ``label``). The sentence
 vectors must live in that DAMSM's space: condition on the same DAMSM folder's BiLSTM
 (``data.text_encoder=bilstm``). AttnGAN also adds the word-level terms; they need word features in the
-batch, which DF-GAN's data does not carry.
+batch, which DF-GAN's data does not carry. With ``damsm_hard_negative_weight`` mu > 0 and hard negatives in
+the batch, G's loss also adds mu * softplus(gamma3 (cos(v, e_hard) - cos(v, e))): the same DAMSM posterior
+over just the true caption and its one-word-changed twin (not in AttnGAN).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from torch import nn
 from ...config import ConfigError
 from ...hub import CONFIG_NAME, from_pretrained
 from ...losses.adversarial import hinge_d_fake, hinge_d_real, hinge_g, ma_gp, mismatched
-from ...losses.damsm import GAMMA3, sentence_loss
+from ...losses.damsm import GAMMA3, sentence_hard_negative_loss, sentence_loss
 from ...models.dfgan import DFDiscriminator, DFGenerator, truncated_noise
 from ...utils.checks import InputError, check_shape
 from ..config import OptimizerConfig
@@ -60,6 +62,9 @@ class DFGANConfig:
     damsm_sentence_weight: float = 0.0
     damsm_path: str | None = None  # a `wordsight train damsm` folder (or its image_encoder/); needed when the weight > 0
     damsm_gamma3: float = GAMMA3
+    # weight mu of a two-way DAMSM term on G: each fake against its caption and its hard negative (the batch's
+    # mismatch_sentence, data.hard_negatives); needs damsm_sentence_weight > 0's encoder. 0 = off
+    damsm_hard_negative_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.nf < 1 or self.z_dim < 1 or self.sentence_dim < 1:
@@ -68,6 +73,11 @@ class DFGANConfig:
             raise ConfigError(f"model.damsm_sentence_weight must be >= 0, got {self.damsm_sentence_weight}")
         if self.damsm_sentence_weight > 0 and not self.damsm_path:
             raise ConfigError("model.damsm_sentence_weight > 0 needs model.damsm_path=<folder written by 'wordsight train damsm'>")
+        if not self.damsm_hard_negative_weight >= 0:
+            raise ConfigError(f"model.damsm_hard_negative_weight must be >= 0, got {self.damsm_hard_negative_weight}")
+        if self.damsm_hard_negative_weight > 0 and not self.damsm_sentence_weight > 0:
+            raise ConfigError("model.damsm_hard_negative_weight > 0 needs model.damsm_sentence_weight > 0 and model.damsm_path "
+                              "(it scores the fakes with the same frozen DAMSM image encoder)")
 
 
 def load_frozen_damsm_image_encoder(path: str | Path, embed_dim: int) -> nn.Module:
@@ -198,4 +208,13 @@ class DFGANObjective(GANObjective):
         _, image_global = self.damsm_image_encoder(fake)  # gradients reach G only: the encoder is frozen
         # same-class captions are not negatives (AttnGAN's class_ids mask); sentence_loss moves the labels
         damsm = sentence_loss(image_global, sentence, batch.get("label"), self.cfg.damsm_gamma3).total
-        return {"loss": loss + self.cfg.damsm_sentence_weight * damsm, "g_adversarial": loss, "g_damsm_sentence": damsm}
+        out = {"loss": loss + self.cfg.damsm_sentence_weight * damsm, "g_adversarial": loss, "g_damsm_sentence": damsm}
+        if self.cfg.damsm_hard_negative_weight > 0:
+            hard = batch.get("mismatch_sentence")
+            if hard is None:
+                raise ConfigError("model.damsm_hard_negative_weight > 0 needs batches with 'mismatch_sentence' "
+                                  "(data.hard_negatives on the synthetic world)")
+            check_shape("batch['mismatch_sentence']", hard, list(sentence.shape))
+            out["g_damsm_hard_negative"] = sentence_hard_negative_loss(image_global, sentence, hard.float(), self.cfg.damsm_gamma3)
+            out["loss"] = out["loss"] + self.cfg.damsm_hard_negative_weight * out["g_damsm_hard_negative"]
+        return out
