@@ -64,6 +64,11 @@ def test_generate_is_deterministic_and_validates(tiny_pipeline, tmp_path, capsys
     assert "empty" in capsys.readouterr().err
     assert main(["generate", str(tiny_pipeline), "a", "b", "c", "--interpolate", "--out", str(a)]) == 2
     assert main(["generate", str(tiny_pipeline), "a red star", "a blue circle", "--interpolate", "--steps", "5", "--out", str(a)]) == 0
+    c = tmp_path / "c.png"
+    assert main(["generate", str(tiny_pipeline), "a small red circle", "-n", "2", "--seed", "3", "--precision", "bf16", "--out", str(c)]) == 0
+    assert Image.open(c).size == Image.open(b).size
+    assert main(["generate", str(tiny_pipeline), "a small red circle", "--precision", "fp16", "--out", str(c)]) == 2
+    assert "precision must be one of" in capsys.readouterr().err
 
 
 def test_quickstart_without_training_writes_sheet_and_report(tmp_path):

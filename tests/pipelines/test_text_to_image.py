@@ -51,3 +51,34 @@ def test_bad_input(pipe, tmp_path):
 def test_interpolation_strip_ends_at_the_two_captions(pipe):
     strip = pipe.interpolate("a red circle", "a blue star", steps=4, generator=torch.Generator().manual_seed(0))
     assert strip.images.shape[0] == 4
+
+
+def test_bf16_precision_changes_pixels_by_rounding_only(pipe):
+    fast = TextToImage(pipe.generator, pipe.text_encoder, pipe.encoder_spec, precision="bf16")
+    g = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    exact = pipe(["a red circle", "a blue star"], num_images=2, generator=g()).images
+    rounded = fast(["a red circle", "a blue star"], num_images=2, generator=g()).images
+    assert rounded.dtype == torch.float32 and rounded.shape == exact.shape
+    diff = (rounded - exact).abs()
+    assert 0 < diff.max() < 0.1 and diff.mean() < 0.02  # bf16 keeps ~3 significant digits
+    with pytest.raises(InputError, match="precision must be one of"):
+        TextToImage(pipe.generator, pipe.text_encoder, precision="fp16")
+
+
+def test_precision_auto_follows_native_bf16(pipe, monkeypatch):
+    import wordsight.pipelines.text_to_image as t2i
+    from wordsight.utils import hardware
+
+    monkeypatch.setattr(hardware, "native_bf16", lambda device="cpu": False)
+    assert TextToImage(pipe.generator, pipe.text_encoder, precision="auto").precision == "no"
+    monkeypatch.setattr(hardware, "native_bf16", lambda device="cpu": True)
+    assert t2i.TextToImage(pipe.generator, pipe.text_encoder, precision="auto").precision == "bf16"
+
+
+def test_compiled_generator_gives_the_eager_images(pipe, tmp_path):
+    compiled = TextToImage(pipe.generator, pipe.text_encoder, pipe.encoder_spec, compile=True)
+    g = lambda: torch.Generator().manual_seed(4)  # noqa: E731
+    assert torch.allclose(compiled("a red circle", generator=g()).images, pipe("a red circle", generator=g()).images, atol=1e-4)
+    compiled.save_pretrained(tmp_path / "c")  # saves the plain generator, loadable without compiling
+    assert torch.equal(TextToImage.from_pretrained(tmp_path / "c")("a red circle", generator=g()).images,
+                       pipe("a red circle", generator=g()).images)

@@ -18,6 +18,8 @@ def generate(
     interpolate: bool = typer.Option(False, "--interpolate", help="Write the GAN-INT strip between exactly two captions."),
     steps: int = typer.Option(8, help="Images in the --interpolate strip."),
     save_each: bool = typer.Option(False, help="Also write every image as its own PNG."),
+    precision: str = typer.Option("no", help="no (exact fp32), bf16, or auto (bf16 where the CPU/GPU computes it natively)."),
+    compile: bool = typer.Option(False, "--compile", help="Run the generator through torch.compile (pays off for many images)."),
 ) -> None:
     """Generate images from captions with a trained text-to-image pipeline."""
     import torch
@@ -30,7 +32,7 @@ def generate(
         model, args = args[0], args[1:]
     if not args:
         raise InputError("give at least one caption")
-    pipe = TextToImage.from_pretrained(model)
+    pipe = TextToImage.from_pretrained(model, precision=precision, compile=compile)
     gen = torch.Generator().manual_seed(seed)
     if interpolate:
         if len(args) != 2:

@@ -5,6 +5,12 @@
     out = pipe(["a small red circle"], num_images=4, generator=torch.Generator().manual_seed(0))
     out.to_pil()[0].save("circle.png")
 
+Speed (``precision``, ``compile``): the generator always runs in channels_last; ``precision="bf16"`` (or
+``"auto"``: bf16 only where the CPU/GPU computes it natively, :func:`wordsight.utils.hardware.native_bf16`)
+runs it under bf16 autocast, and ``compile=True`` through ``torch.compile`` (a one-off compile of tens of
+seconds). Both change pixels by a bf16 rounding, not the picture; the default is exact fp32. Measured with
+``wordsight bench generate --size 256 --compile``, see README "Speed".
+
 Folder layout: ``generator/`` (hub folder: config.json + model.safetensors), ``pipeline.json`` (text
 encoder name and options, default truncation), ``text_encoder/`` when the encoder is trainable
 (the DAMSM BiLSTM), and ``sentence_whitening/`` when the sentence vectors were whitened for training
@@ -25,12 +31,14 @@ from PIL import Image
 from ..hub import from_pretrained, save_pretrained
 from ..models.dfgan import truncated_noise
 from ..utils.checks import InputError, check_captions
+from ..utils.hardware import resolve_precision
 from ..utils.images import tensor_to_pil
 from ..utils.io import atomic_write_json
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "assets" / "dfgan_synthetic"
 PIPELINE_FILE = "pipeline.json"
 MAX_CAPTION_WORDS = 64
+PRECISIONS = ("no", "bf16", "auto")
 
 
 @dataclass
@@ -63,15 +71,22 @@ class TextToImage:
     """A text-to-image generator with its text encoder."""
 
     def __init__(self, generator: torch.nn.Module, text_encoder, encoder_spec: dict | None = None,
-                 truncation: float | None = None):
-        self.generator = generator.eval()
+                 truncation: float | None = None, precision: str = "no", compile: bool = False):
+        if precision not in PRECISIONS:
+            raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        self.generator = generator.eval().to(memory_format=torch.channels_last)
         self.text_encoder = text_encoder
         self.encoder_spec = encoder_spec or {"name": "minilm"}
         self.truncation = truncation
+        self.precision = resolve_precision(precision)  # "bf16" or "no"
+        # the compiled module shares the generator's weights; save_pretrained writes the plain one
+        self._forward = torch.compile(self.generator, dynamic=False) if compile else self.generator
 
     @classmethod
-    def from_pretrained(cls, path: str | os.PathLike | None = None) -> "TextToImage":
-        """Load a pipeline folder (default: the model shipped with the package)."""
+    def from_pretrained(cls, path: str | os.PathLike | None = None, precision: str = "no",
+                        compile: bool = False) -> "TextToImage":
+        """Load a pipeline folder (default: the model shipped with the package); ``precision`` ("no",
+        "bf16", "auto") and ``compile`` as in the module docstring."""
         folder = Path(path) if path is not None else SHIPPED_DIR
         meta_path = folder / PIPELINE_FILE
         if not meta_path.exists():
@@ -80,7 +95,7 @@ class TextToImage:
         meta = json.loads(meta_path.read_text())
         generator = from_pretrained(folder / "generator")
         encoder = build_text_encoder_from_spec(meta.get("text_encoder", {}), folder)
-        return cls(generator, encoder, meta.get("text_encoder"), meta.get("truncation"))
+        return cls(generator, encoder, meta.get("text_encoder"), meta.get("truncation"), precision=precision, compile=compile)
 
     def save_pretrained(self, path: str | os.PathLike, extra: dict | None = None) -> Path:
         folder = Path(path)
@@ -129,9 +144,10 @@ class TextToImage:
         return TextToImageOutput(self._generate(z, sent, batch_size), [c for c in caps for _ in range(num_images)])
 
     def _generate(self, z: torch.Tensor, sent: torch.Tensor, batch_size: int) -> torch.Tensor:
-        out = [self.generator(z[i : i + batch_size], sent[i : i + batch_size]).float().clamp(-1, 1)
-               for i in range(0, z.shape[0], batch_size)]
-        return torch.cat(out)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            out = [self._forward(z[i : i + batch_size], sent[i : i + batch_size]).float().clamp(-1, 1)
+                   for i in range(0, z.shape[0], batch_size)]
+        return torch.cat(out).contiguous()
 
     @torch.no_grad()
     def interpolate(self, caption_a: str, caption_b: str, steps: int = 8,
