@@ -103,7 +103,7 @@ def shipped_model_section(out: Path, captions: dict[str, list[str]]) -> list[str
     meta = json.loads((SHIPPED_DIR / "pipeline.json").read_text())
     return ["## Shipped model (src/wordsight/assets/dfgan_synthetic)", "",
             f"DF-GAN, nf {pipe.generator.config['nf']}, {pipe.generator.config['image_size']} px, "
-            f"{meta.get('trained_steps', '?')} training steps (scripts/train_shipped_dfgan.sh).", "",
+            f"{meta.get('trained_steps', '?')} training steps ({meta.get('recipe', 'scripts/train_shipped_dfgan.sh')}).", "",
             f"![samples from the shipped model](shipped/samples.png)", "",
             f"Oracle accuracy on images generated from {len(captions['test'])} captions per split:", "",
             table({"test (seen combinations)": acc["test"], "held-out (unseen combos + templates)": acc["heldout"]}), ""]
