@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 from pathlib import Path
 from typing import Sequence
@@ -39,12 +40,16 @@ def _relation_of(pred_pos: torch.Tensor, i: int, j: int) -> str:
 def score_against_captions(oracle: SceneOracle, images: torch.Tensor, captions: Sequence[str]) -> dict[str, list]:
     """Per image and attribute: 1 if the oracle reads what the caption says, 0 if not, None if the
     caption does not say. Objects are matched by attributes (a caption's mention order need not be
-    left to right); relations compare the predicted positions of the first two mentioned objects."""
+    left to right); relations compare the predicted positions of the first two mentioned objects.
+
+    ``color``/``shape``/``size`` ask only whether *some* object found has the stated value, so an image
+    with several objects scores more often by chance. ``joint`` is the strict reading: the object count is
+    right and every object the caption names is its own found object, with all its stated attributes."""
     if len(captions) != images.shape[0]:
         raise InputError(f"{images.shape[0]} images but {len(captions)} captions")
     pred = oracle.predict(images.float())
     names = {"color": COLOR_NAMES, "shape": SHAPES, "size": SIZES}
-    out: dict[str, list] = {k: [] for k in ("count", "color", "shape", "size", "relation")}
+    out: dict[str, list] = {k: [] for k in ("count", "color", "shape", "size", "relation", "joint")}
     for b, cap in enumerate(captions):
         objs = parse_caption(cap)
         if not objs:
@@ -53,7 +58,11 @@ def score_against_captions(oracle: SceneOracle, images: torch.Tensor, captions: 
             {a: (names[a][int(pred[a][b, k])] if int(pred[a][b, k]) >= 0 else None) for a in names}
             for k in range(oracle.max_objects)
         ]
-        out["count"].append(int(int(pred["count"][b]) == len(objs)))
+        count_ok = int(pred["count"][b]) == len(objs)
+        out["count"].append(int(count_ok))
+        found = [k for k, s in enumerate(slots) if s["shape"] is not None]
+        fits = [[k for k in found if all(slots[k][a] == o[a] for a in names if o.get(a) is not None)] for o in objs]
+        out["joint"].append(int(count_ok and any(len(set(pick)) == len(pick) for pick in itertools.product(*fits))))
         used: list[int] = []
         for attr in ("color", "shape", "size"):
             hits = []
