@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -115,6 +116,7 @@ def main() -> int:
     if eval_only:
         print(json.dumps({"step": step, "oracle_accuracy": acc}))
         return 0
+    shutil.rmtree(SHIPPED_DIR, ignore_errors=True)  # no file of the previous model may stay behind (e.g. its whitening)
     pipe.save_pretrained(SHIPPED_DIR, extra={"trained_steps": step, "source_run": f"{run.parent.name}/{run.name}",
                                                   "recipe": args.recipe})
     (SHIPPED_DIR / "eval.json").write_text(json.dumps({"step": step, "oracle_accuracy": acc}, indent=2) + "\n")
