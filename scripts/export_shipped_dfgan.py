@@ -55,7 +55,7 @@ def plot_curve(rows: list[dict], path: Path, title: str) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
     steps = [r["step"] for r in rows]
     for ax, split in zip(axes, ("test", "heldout")):
-        for attribute, chance in (("color", 1 / 8), ("shape", 1 / 6), ("size", 1 / 2), ("count", None)):
+        for attribute, chance in (("color", 1 / 8), ("shape", 1 / 6), ("size", 1 / 2), ("count", None), ("joint", None)):
             line, = ax.plot(steps, [100 * r["oracle_accuracy"][split][attribute] for r in rows], marker=".", label=attribute)
             if chance:
                 ax.axhline(100 * chance, color=line.get_color(), linestyle=":", linewidth=0.8)

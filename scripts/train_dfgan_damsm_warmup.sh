@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Variant of scripts/train_shipped_dfgan_damsm.sh (docs/dfgan.md, "DAMSM loss switched on after a warm-up"):
+# The recipe of the shipped DF-GAN (docs/dfgan.md, "The shipped model", run C), a variant of
+# scripts/train_shipped_dfgan_damsm.sh:
 # DF-GAN conditioned on the frozen one-object DAMSM BiLSTM, D's residual gammas starting at 1, shape hard
 # negatives; the DAMSM terms on G (sentence lambda 5, hard negative mu 5) are switched on only after
 # WARMUP steps (default 1500) of plain adversarial training, so that D first teaches G what an object is.
-# Resumable: run it again; a run past the warm-up resumes with the DAMSM terms on.
+# Resumable: run it again; a run past the warm-up resumes with the DAMSM terms on. The shipped model:
+#   THREADS=1 MINUTES=140 scripts/train_dfgan_damsm_warmup.sh   (stopped at step 10,016), then
+#   .venv/bin/python scripts/export_shipped_dfgan.py --run runs/dfgan-damsm-warm-g1/00000-shipped \
+#       --recipe scripts/train_dfgan_damsm_warmup.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-runs/dfgan-damsm-warm-g1}

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Trains (or resumes) the small DF-GAN shipped in src/wordsight/assets/dfgan_synthetic/.
+# Trains (or resumes) the MiniLM-conditioned DF-GAN that was shipped until 2026-12-02 (docs/dfgan.md, "The previous
+# shipped model"); the model shipped now comes from scripts/train_dfgan_damsm_warmup.sh.
 # Resumable: run it again to continue from the latest checkpoint under runs/shipped-dfgan/.
 # Then export: .venv/bin/python scripts/export_shipped_dfgan.py
 # History of runs/shipped-dfgan/00000-shipped (docs/dfgan.md, "The shipped model"): steps 0-4123 without
