@@ -63,7 +63,6 @@ def score_against_captions(oracle: SceneOracle, images: torch.Tensor, captions: 
         found = [k for k, s in enumerate(slots) if s["shape"] is not None]
         fits = [[k for k in found if all(slots[k][a] == o[a] for a in names if o.get(a) is not None)] for o in objs]
         out["joint"].append(int(count_ok and any(len(set(pick)) == len(pick) for pick in itertools.product(*fits))))
-        used: list[int] = []
         for attr in ("color", "shape", "size"):
             hits = []
             for o in objs:
@@ -85,7 +84,6 @@ def score_against_captions(oracle: SceneOracle, images: torch.Tensor, captions: 
             out["relation"].append(int(ok))
         else:
             out["relation"].append(None)
-        del used
     return out
 
 

@@ -208,13 +208,13 @@ class DFGANObjective(GANObjective):
         _, image_global = self.damsm_image_encoder(fake)  # gradients reach G only: the encoder is frozen
         # same-class captions are not negatives (AttnGAN's class_ids mask); sentence_loss moves the labels
         damsm = sentence_loss(image_global, sentence, batch.get("label"), self.cfg.damsm_gamma3).total
-        out = {"loss": loss + self.cfg.damsm_sentence_weight * damsm, "g_adversarial": loss, "g_damsm_sentence": damsm}
+        terms = {"g_adversarial": loss, "g_damsm_sentence": damsm}
+        total = loss + self.cfg.damsm_sentence_weight * damsm
         if self.cfg.damsm_hard_negative_weight > 0:
-            hard = batch.get("mismatch_sentence")
+            hard = batch.get("mismatch_sentence")  # its shape was checked by d_step and is by the loss
             if hard is None:
                 raise ConfigError("model.damsm_hard_negative_weight > 0 needs batches with 'mismatch_sentence' "
                                   "(data.hard_negatives on the synthetic world)")
-            check_shape("batch['mismatch_sentence']", hard, list(sentence.shape))
-            out["g_damsm_hard_negative"] = sentence_hard_negative_loss(image_global, sentence, hard.float(), self.cfg.damsm_gamma3)
-            out["loss"] = out["loss"] + self.cfg.damsm_hard_negative_weight * out["g_damsm_hard_negative"]
-        return out
+            terms["g_damsm_hard_negative"] = sentence_hard_negative_loss(image_global, sentence, hard, self.cfg.damsm_gamma3)
+            total = total + self.cfg.damsm_hard_negative_weight * terms["g_damsm_hard_negative"]
+        return {"loss": total, **terms}
