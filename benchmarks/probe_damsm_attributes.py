@@ -17,8 +17,8 @@ from pathlib import Path
 import torch
 
 from wordsight.data.synthetic import ATTRIBUTES, SyntheticWorld, WorldConfig
-from wordsight.hub import from_pretrained
-from wordsight.training.damsm import IMAGE_ENCODER_DIR, TEXT_ENCODER_DIR, damsm_embeddings
+from wordsight.models.damsm import load_damsm_pair
+from wordsight.training.damsm import damsm_embeddings
 
 
 def main() -> None:
@@ -27,8 +27,7 @@ def main() -> None:
     ap.add_argument("--scenes", type=int, default=512)
     ap.add_argument("--max-objects", type=int, default=1)
     args = ap.parse_args()
-    text = from_pretrained(args.damsm / TEXT_ENCODER_DIR).eval()
-    image = from_pretrained(args.damsm / IMAGE_ENCODER_DIR).eval()
+    text, image = load_damsm_pair(args.damsm)
     world = SyntheticWorld(WorldConfig(seed=5, split="test", image_size=image.image_size, max_objects=args.max_objects))
     images = [world.scene(i).image for i in range(args.scenes)]
     true_caps = [world.scene_captions(i)[0] for i in range(args.scenes)]

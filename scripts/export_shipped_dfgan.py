@@ -118,7 +118,9 @@ def main() -> int:
         return 0
     shutil.rmtree(SHIPPED_DIR, ignore_errors=True)  # no file of the previous model may stay behind (e.g. its whitening)
     pipe.save_pretrained(SHIPPED_DIR, extra={"trained_steps": step, "source_run": f"{run.parent.name}/{run.name}",
-                                                  "recipe": args.recipe})
+                                                  "recipe": args.recipe, "system": "dfgan",
+                                                  "trained_on": {"data": "synthetic", "description": "the synthetic shape world (it knows only "
+                                                                 "the world's shapes, colours, sizes and positions)"}})
     (SHIPPED_DIR / "eval.json").write_text(json.dumps({"step": step, "oracle_accuracy": acc}, indent=2) + "\n")
     print(json.dumps({"step": step, "oracle_accuracy": acc}, indent=2))
     return 0

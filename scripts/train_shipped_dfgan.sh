@@ -10,5 +10,5 @@ cd "$(dirname "$0")/.."
 RESUME=()
 if compgen -G "runs/shipped-dfgan/*/checkpoint-*" > /dev/null; then RESUME=(--resume latest); fi
 .venv/bin/wordsight train dfgan --config dfgan_synthetic --data synthetic --out runs/shipped-dfgan \
-  --desc shipped "${RESUME[@]}" --minutes "${MINUTES:-60}" data.num_scenes=3000 \
+  --desc shipped "${RESUME[@]}" --minutes "${MINUTES:-60}" data.synthetic.num_scenes=3000 \
   'data.hard_negatives=[shape]' "$@"

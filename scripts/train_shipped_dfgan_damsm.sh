@@ -25,6 +25,6 @@ if [ -n "${THREADS:-}" ]; then export OMP_NUM_THREADS=$THREADS; fi
 RESUME=()
 if compgen -G "$OUT/*/checkpoint-*" > /dev/null; then RESUME=(--resume latest); fi
 .venv/bin/wordsight train dfgan --config dfgan_synthetic_damsm --data synthetic --out "$OUT" \
-  --desc shipped "${RESUME[@]}" --minutes "${MINUTES:-60}" data.num_scenes=3000 \
+  --desc shipped "${RESUME[@]}" --minutes "${MINUTES:-60}" data.synthetic.num_scenes=3000 \
   data.text_encoder_path="$DAMSM" model.damsm_path="$DAMSM" model.damsm_sentence_weight=5.0 \
   'data.hard_negatives=[shape]' keep_last=40 "$@"

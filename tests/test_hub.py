@@ -60,3 +60,18 @@ def test_registered_subclass_saves_its_own_config(tmp_path):
     save_pretrained(net, tmp_path / "w")
     again = from_pretrained(tmp_path / "w")
     assert isinstance(again, WideTinyNet) and again.fc.out_features == 12
+
+
+def test_from_pretrained_finds_classes_whose_module_was_never_imported(tmp_path):
+    """hub imports no model package itself: a fresh process that imports only wordsight.hub still rebuilds
+    a saved model (utils.model_registry imports the model packages by name for an unknown type)."""
+    import subprocess
+    import sys
+
+    from wordsight.models.salgan import SalGANGenerator
+
+    save_pretrained(SalGANGenerator(width=1 / 16), tmp_path / "m")
+    code = ("import sys; import wordsight.hub as hub; assert 'wordsight.models' not in sys.modules; "
+            f"m = hub.from_pretrained({str(tmp_path / 'm')!r}); print(type(m).__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "SalGANGenerator"

@@ -102,6 +102,13 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     return value
 
 
+def _key_hint(cls: type | None, key: str) -> str:
+    """A config class may say where a removed/moved key lives now: ``config_key_hint(key) -> str``."""
+    hint = getattr(cls, "config_key_hint", None) if cls is not None else None
+    text = hint(key) if callable(hint) else ""
+    return f" ({text})" if text else ""
+
+
 def _from_dict(cls: type[C], data: dict, where: str = "") -> C:
     types_ = _field_types(cls)
     unknown = [k for k in data if k not in types_]
@@ -109,6 +116,7 @@ def _from_dict(cls: type[C], data: dict, where: str = "") -> C:
         prefix = f"{where}." if where else ""
         raise ConfigError(
             f"unknown config key {prefix}{unknown[0]!r} for {cls.__name__}; valid keys: {', '.join(sorted(types_))}"
+            f"{_key_hint(cls, unknown[0])}"
         )
     kwargs = {k: _coerce(v, types_[k], f"{where}.{k}" if where else k) for k, v in data.items()}
     return cls(**kwargs)
@@ -161,7 +169,7 @@ def apply_overrides(data: dict, overrides: Sequence[str], cls: type | None = Non
                     where = ".".join(path[:i]) or node_cls.__name__
                     raise ConfigError(
                         f"unknown config key {'.'.join(path)!r} (no {part!r} in {where}); "
-                        f"valid keys: {', '.join(sorted(types_))}"
+                        f"valid keys: {', '.join(sorted(types_))}{_key_hint(node_cls, part)}"
                     )
                 sub_tp, _ = _unwrap_optional(types_[part])
                 node_cls = sub_tp if dataclasses.is_dataclass(sub_tp) else None

@@ -1,7 +1,8 @@
 """save_pretrained / from_pretrained: safetensors weights plus a JSON config; no pickled code.
 
-A model class is registered with :func:`register_model`; its ``__init__`` arguments are recorded as its
-config (like diffusers' ``register_to_config``), so a saved folder rebuilds the same module:
+A model class is registered with :func:`register_model` (defined in :mod:`wordsight.utils.model_registry`,
+re-exported here with ``MODELS``); its ``__init__`` arguments are recorded as its config (like diffusers'
+``register_to_config``), so a saved folder rebuilds the same module:
 
     @register_model("dfgan_generator")
     class DFGenerator(nn.Module):
@@ -13,12 +14,9 @@ config (like diffusers' ``register_to_config``), so a saved folder rebuilds the 
 
 from __future__ import annotations
 
-import functools
-import inspect
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -26,52 +24,11 @@ from torch import nn
 
 from .utils.checks import InputError
 from .utils.io import atomic_path, atomic_write_json
-from .utils.registry import Registry
-
-MODELS: Registry[type[nn.Module]] = Registry("model", base=nn.Module)
+# MODELS and register_model are re-exported: `from wordsight.hub import register_model` is the usual spelling
+from .utils.model_registry import MODELS, model_class, register_model  # noqa: F401
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
-
-
-def register_model(name: str):
-    """Register an ``nn.Module`` subclass and record its ``__init__`` arguments in ``self.config``."""
-
-    def deco(cls: type[nn.Module]) -> type[nn.Module]:
-        init = cls.__init__
-        sig = inspect.signature(init)
-
-        @functools.wraps(init)
-        def wrapped(self, *args, **kwargs):
-            bound = sig.bind(self, *args, **kwargs)
-            bound.apply_defaults()
-            cfg = {k: v for k, v in bound.arguments.items() if k != "self"}
-            for k, p in sig.parameters.items():
-                if p.kind is inspect.Parameter.VAR_KEYWORD:
-                    cfg.update(cfg.pop(k, {}))
-            init(self, *args, **kwargs)
-            # Set after init: a registered parent's wrapper runs inside ours and sets its own config
-            # first, so the outermost (most derived) class always wins.
-            object.__setattr__(self, "config", _jsonable(cfg))
-            object.__setattr__(self, "model_type", name)
-
-        cls.__init__ = wrapped
-        MODELS.register(name, cls)
-        return cls
-
-    return deco
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"config value {obj!r} of type {type(obj).__name__} cannot be saved as JSON")
 
 
 def state_dict_for_save(module: nn.Module) -> dict[str, torch.Tensor]:
@@ -144,10 +101,7 @@ def read_pretrained_config(path: str | os.PathLike) -> dict:
 def from_pretrained(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> nn.Module:
     path = Path(path)
     meta = read_pretrained_config(path)
-    from . import models as _models  # noqa: F401  (registers every shipped model name)
-    from .text import whitening as _whitening  # noqa: F401
-
-    cls = MODELS.get(meta["model_type"])
+    cls = model_class(meta["model_type"])  # imports the model packages when the name is not registered yet
     module = cls(**meta.get("config", {}))
     state = load_weights(path / WEIGHTS_NAME)
     missing, unexpected = module.load_state_dict(state, strict=False)

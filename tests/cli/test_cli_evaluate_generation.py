@@ -59,7 +59,7 @@ def test_missing_inception_weights_exit_2_naming_the_file(tiny_pipeline, tmp_pat
 def test_missing_damsm_and_model_exit_2(tiny_pipeline, tmp_path, capsys):
     assert main(["evaluate", "generation", str(tiny_pipeline), "--metrics", "r_precision", "-n", "4",
                  "--damsm", str(tmp_path / "damsm"), "--no-progress"]) == 2
-    assert "DAMSM weights not found" in capsys.readouterr().err
+    assert "--damsm: no DAMSM text encoder" in capsys.readouterr().err
     assert main(["evaluate", "generation", str(tmp_path / "no-model"), "-n", "4"]) == 2
 
 

@@ -41,7 +41,7 @@ def test_train_dfgan_rejects_misspelled_keys(capsys):
 
 
 def test_train_dfgan_on_the_synthetic_world_then_resume(tmp_path):
-    common = ["model.nf=4", "model.image_size=16", "data.num_scenes=4", "data.sentence_whitening=8", "model.sentence_dim=8",
+    common = ["model.nf=4", "model.image_size=16", "data.synthetic.num_scenes=4", "data.sentence_whitening=8", "model.sentence_dim=8",
               "batch_size=4", "sample_every=1",
               "checkpoint_every=1", "tensorboard=false", "progress=false", "num_samples=4"]
     args = ["train", "dfgan", "--out", str(tmp_path / "runs"), *common, "steps=2"]
@@ -87,7 +87,7 @@ def test_train_dfgan_on_a_tiny_cub_layout_fixture(tmp_path):
     recs = [world.captioned_image(i) for i in range(6)]
     root = write_cub_layout(tmp_path / "birds", recs[:4], recs[4:], class_names=world.class_names, captions_per_image=5)
     args = ["train", "dfgan", "--data", f"cub:{root}", "--config", "dfgan_cub", "--out", str(tmp_path / "runs"),
-            "model.nf=4", "model.image_size=16", "data.captions_per_image=5", "steps=2", "batch_size=4",
+            "model.nf=4", "model.image_size=16", "data.captions.captions_per_image=5", "steps=2", "batch_size=4",
             "sample_every=1", "checkpoint_every=1", "tensorboard=false", "progress=false", "num_samples=4"]
     assert main(args) == 0
     run = next((tmp_path / "runs").iterdir())
@@ -102,3 +102,38 @@ def test_train_dfgan_reports_a_damaged_cub_folder(tmp_path, capsys):
     (tmp_path / "birds").mkdir()
     assert main(["train", "dfgan", "--data", f"cub:{tmp_path / 'birds'}", "--config", "dfgan_cub", "steps=1"]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_train_list_names_every_registered_system():
+    from typer.testing import CliRunner
+
+    from wordsight.cli.main import app
+
+    res = CliRunner().invoke(app, ["train", "--list"])
+    assert res.exit_code == 0, res.output
+    for name in ("dfgan", "gan-int-cls", "gan-int-cls-style", "damsm", "salgan", "oracle"):
+        assert name in res.output
+    assert "Reed et al. 2016" in res.output
+
+
+def test_train_gan_int_cls_dry_run_uses_its_default_config():
+    from typer.testing import CliRunner
+
+    from wordsight.cli.main import app
+
+    res = CliRunner().invoke(app, ["train", "gan-int-cls", "--dry-run", "model.ngf=8"])
+    assert res.exit_code == 0, res.output
+    assert "system: gan-int-cls" in res.output and "ngf: 8" in res.output
+    bad = CliRunner().invoke(app, ["train", "gan-int-cls", "--dry-run", "model.ngff=8"])
+    assert bad.exit_code != 0 and "valid keys" in str(bad.exception) and "ngf" in str(bad.exception)
+
+
+def test_generate_warns_naming_words_outside_the_shipped_vocabulary(tmp_path):
+    from typer.testing import CliRunner
+
+    from wordsight.cli.main import app
+
+    res = CliRunner().invoke(app, ["generate", "this bird has an orange bill", "-n", "1", "--out", str(tmp_path / "g.png")])
+    assert res.exit_code == 0, res.output
+    assert "unknown to this model" in res.stderr and "synthetic shape world" in res.stderr
+    assert "bird, has, bill" in res.stderr

@@ -27,3 +27,31 @@ def cfg_factory():
 @pytest.fixture
 def data_factory():
     return tiny_data
+
+
+FIXTURE_CAPTION = "fixture bird {i} sings song {j}"  # words the synthetic world never uses
+
+
+def tiny_caption_records(n: int, start: int = 0, captions: int = 5):
+    """``n`` captioned 32x32 images (synthetic-world pictures) with captions of their own, labelled 0/1."""
+    from wordsight.data.records import CaptionedImage
+    from wordsight.data.synthetic import SyntheticWorld, WorldConfig
+
+    world = SyntheticWorld(WorldConfig(seed=3, image_size=32, min_objects=1, max_objects=1))
+    return [CaptionedImage(key=f"bird_{i:02d}", image=world.scene(i).image, label=i % 2,
+                           captions=[FIXTURE_CAPTION.format(i=i, j=j) for j in range(captions)])
+            for i in range(start, start + n)]
+
+
+def write_tiny_cub(root, train: int = 4, test: int = 2, captions: int = 5):
+    """A CUB-layout fixture (train/test filenames.pickle, text/, images/, bounding boxes)."""
+    from wordsight.data.export import write_cub_layout
+
+    return write_cub_layout(root, tiny_caption_records(train, 0, captions), tiny_caption_records(test, train, captions),
+                            class_names=["sparrow", "finch"], captions_per_image=captions)
+
+
+def write_tiny_caption_folder(root, n: int = 4, captions: int = 3):
+    from wordsight.data.export import write_caption_folder
+
+    return write_caption_folder(root, tiny_caption_records(n, 0, captions))

@@ -174,7 +174,7 @@ def test_synthetic_recipe_continues_from_a_saved_folder(monkeypatch, tmp_path):
     damsm.train_damsm_synthetic(tmp_path / "b", DAMSMTrainConfig(steps=1, batch_size=2, image_size=16), init_from=tmp_path / "a")
     for got, want in ((seen["ie"], image_encoder), (seen["te"], text_encoder)):
         assert all(torch.equal(got.state_dict()[k], v) for k, v in want.state_dict().items())
-    with pytest.raises(InputError, match="not a saved encoder"):
+    with pytest.raises(InputError, match="init_from: no DAMSM text encoder"):
         damsm.train_damsm_synthetic(tmp_path / "c", DAMSMTrainConfig(steps=1, batch_size=2, image_size=16), init_from=tmp_path / "none")
     with pytest.raises(InputError, match="trained at 16 px"):
         damsm.train_damsm_synthetic(tmp_path / "c", DAMSMTrainConfig(steps=1, batch_size=2, image_size=32), init_from=tmp_path / "a")

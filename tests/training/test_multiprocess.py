@@ -11,7 +11,7 @@ def test_two_processes_keep_identical_replicas(tmp_path):
     sets = ["steps=4", "batch_size=4", "checkpoint_every=2", "log_every=2", "num_samples=4", "tensorboard=false",
             "progress=false", "model.nf=4", "model.image_size=16", "model.sentence_dim=8", "model.z_dim=8"]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "wordsight.training.launch", "--out", str(tmp_path), "--data-samples", "32"]
+           "-m", "wordsight.training.launch", "--out", str(tmp_path), "--data", "random", "--data-samples", "32"]
     for s in sets:
         cmd += ["--set", s]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

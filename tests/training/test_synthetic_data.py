@@ -17,9 +17,9 @@ from wordsight.training.synthetic_data import build_training_data, training_text
 from wordsight.utils.checks import InputError
 
 
-def _cfg(sentence_dim, **data):
+def _cfg(sentence_dim, num_scenes=24, **data):
     return TrainConfig(steps=2, batch_size=4, model={"nf": 4, "image_size": 16, "sentence_dim": sentence_dim, "z_dim": 8},
-                       data={"num_scenes": 24, **data}, log_every=1, sample_every=100, checkpoint_every=100,
+                       data={"synthetic": {"num_scenes": num_scenes}, **data}, log_every=1, sample_every=100, checkpoint_every=100,
                        num_samples=4, tensorboard=False, progress=False, deterministic=True, mixed_precision="no")
 
 
@@ -108,7 +108,7 @@ def test_damsm_encoder_errors(tmp_path):
         build_training_data("synthetic", _cfg(16, text_encoder="bilstm"), progress=False)
     with pytest.raises(InputError, match="not found"):
         build_training_data("synthetic", _cfg(16, text_encoder="bilstm", text_encoder_path=str(tmp_path / "none")), progress=False)
-    with pytest.raises(ConfigError, match="'minilm' or 'bilstm'"):
+    with pytest.raises(ConfigError, match="text_encoder.*'minilm'.*'bilstm'"):
         build_training_data("synthetic", _cfg(16, text_encoder="clip"), progress=False)
 
 

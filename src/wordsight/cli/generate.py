@@ -20,12 +20,15 @@ def generate(
     save_each: bool = typer.Option(False, help="Also write every image as its own PNG."),
     precision: str = typer.Option("no", help="no (exact fp32), bf16, or auto (bf16 where the CPU/GPU computes it natively)."),
     compile: bool = typer.Option(False, "--compile", help="Run the generator through torch.compile (pays off for many images)."),
+    style_from: list[Path] = typer.Option(None, "--style-from", help="Style image(s) (GAN-INT-CLS style encoder): rows = images, columns = captions."),
 ) -> None:
     """Generate images from captions with a trained text-to-image pipeline."""
+    import warnings
+
     import torch
 
-    from ..pipelines.text_to_image import TextToImage
-    from ..utils.images import captioned_grid
+    from ..pipelines.text_to_image import TextToImage, UnknownWordsWarning
+    from ..utils.images import captioned_grid, load_image
 
     model = None
     if args and Path(args[0]).is_dir():
@@ -34,14 +37,11 @@ def generate(
         raise InputError("give at least one caption")
     pipe = TextToImage.from_pretrained(model, precision=precision, compile=compile)
     gen = torch.Generator().manual_seed(seed)
-    if interpolate:
-        if len(args) != 2:
-            raise InputError(f"--interpolate needs exactly two captions, got {len(args)}")
-        res = pipe.interpolate(args[0], args[1], steps=steps, generator=gen)
-        ncols = steps
-    else:
-        res = pipe(args, num_images=n, generator=gen, truncation=truncation)
-        ncols = min(n, 8) if len(args) == 1 else n
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UnknownWordsWarning)
+        res, ncols = _run(pipe, args, n, gen, truncation, interpolate, steps, style_from, load_image)
+    for w in caught:
+        typer.echo(f"warning: {w.message}", err=True)
     cell = max(96, res.images.shape[-1])
     out.parent.mkdir(parents=True, exist_ok=True)
     captioned_grid(res.to_pil(), res.captions, ncols=ncols, cell=cell, text_h=36).save(out)
@@ -51,3 +51,15 @@ def generate(
         for i, im in enumerate(res.to_pil()):
             im.save(folder / f"{i:04d}.png")
     typer.echo(f"wrote {out} ({res.images.shape[0]} images)")
+
+
+def _run(pipe, args, n, gen, truncation, interpolate, steps, style_from, load_image):
+    """The images and the grid's column count for one command line."""
+    if interpolate:
+        if len(args) != 2:
+            raise InputError(f"--interpolate needs exactly two captions, got {len(args)}")
+        return pipe.interpolate(args[0], args[1], steps=steps, generator=gen), steps
+    if style_from:
+        images = [load_image(p) for p in style_from]  # a missing or corrupt file is an InputError naming it
+        return pipe.transfer_style(images, args), len(args)
+    return pipe(args, num_images=n, generator=gen, truncation=truncation), (min(n, 8) if len(args) == 1 else n)

@@ -120,13 +120,13 @@ def train_with_oracle_curve(out: Path, minutes: float, segments: int, captions: 
     from ..training.synthetic_data import build_training_data, training_text_encoder
     from ..pipelines.text_to_image import TextToImage
 
-    cfg = load_config(TrainConfig, "dfgan_synthetic", [f"seed={seed}", "data.num_scenes=1000", *overrides])
+    cfg = load_config(TrainConfig, "dfgan_synthetic", [f"seed={seed}", "data.synthetic.num_scenes=1000", *overrides])
     data = build_training_data("synthetic", cfg)
     encoder, _ = training_text_encoder(data)
     curve, run_dir, t0 = [], None, time.time()
     for k in range(segments):
         seg_cfg = load_config(TrainConfig, "dfgan_synthetic",
-                              [f"seed={seed}", "data.num_scenes=1000", f"minutes={minutes / segments}", *overrides])
+                              [f"seed={seed}", "data.synthetic.num_scenes=1000", f"minutes={minutes / segments}", *overrides])
         result = train(seg_cfg, "dfgan", data, out, resume="latest" if k else None, desc="dfgan-synthetic")
         run_dir = result.run_dir
         acc = oracle_accuracy(TextToImage(result.ema, encoder), captions)

@@ -8,52 +8,133 @@ import typer
 
 from . import train_damsm, train_saliency
 
-app = typer.Typer(help="Train a system: dfgan, damsm, salicon, salgan, text-salgan, oracle.", no_args_is_help=True)
+OTHER_SYSTEMS = {
+    "damsm": "DAMSM text and image encoders (AttnGAN): R-precision and the DAMSM loss",
+    "salicon": "SALICON saliency (Huang et al. 2015)",
+    "salgan": "SalGAN saliency (Pan et al. 2017)",
+    "text-salgan": "text-aligned SalGAN (seed 000)",
+    "oracle": "the synthetic world's attribute oracle (for evaluation)",
+}
 
 
-@app.command("dfgan", context_settings={"allow_extra_args": False})
-def train_dfgan_cmd(
-    overrides: list[str] = typer.Argument(None, help="Config overrides key=value (model.nf=16, steps=500, data.num_scenes=500)."),
-    data: str = typer.Option("synthetic", help="synthetic | cub:PATH | oxford:PATH | coco:PATH | folder:PATH"),
-    config: str = typer.Option("dfgan_synthetic", help="A shipped config name (configs/) or a YAML path."),
-    out: Path = typer.Option(Path("runs"), help="Folder of numbered run folders."),
-    resume: str = typer.Option(None, help="'latest' or a checkpoint/run folder."),
-    minutes: float = typer.Option(None, help="Time budget (stops at whichever of steps/minutes comes first)."),
-    desc: str = typer.Option(None, help="Run folder suffix."),
-    dry_run: bool = typer.Option(False, help="Print the resolved config and exit."),
-) -> None:
-    """Train DF-GAN (Tao et al., CVPR 2022). Multi-process: torchrun/accelerate launch -m wordsight.training.launch."""
-    import yaml
-
-    from ..config import config_to_dict, load_config
-    from ..training.config import TrainConfig
-
-    extra = list(overrides or []) + ([f"minutes={minutes}"] if minutes else [])
-    cfg = load_config(TrainConfig, config, extra)
-    from ..config import config_from_dict
-    from ..training.objectives.dfgan import DFGANConfig
-
-    config_from_dict(DFGANConfig, cfg.model)  # a misspelled model key fails here, listing the valid ones
-    if dry_run:
-        typer.echo(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+def _list_systems(value: bool) -> None:
+    if not value:
         return
-    from ..training.loop import train
-    from ..training.synthetic_data import build_training_data
+    from ..training import SYSTEMS
 
-    dataset = build_training_data(data, cfg, progress=cfg.progress)
-    result = train(cfg, "dfgan", dataset, out, resume=resume, desc=desc or f"dfgan-{data.split(':')[0]}")
-    typer.echo(f"run folder: {result.run_dir} (step {result.step}, stopped by {result.stopped_by})")
-    if (result.run_dir / "generator_ema").exists():
-        from ..pipelines.text_to_image import TextToImage
-        from ..training.synthetic_data import training_text_encoder
+    rows = {name: getattr(SYSTEMS.get(name), "summary", "") for name in SYSTEMS.names()}
+    rows.update(OTHER_SYSTEMS)
+    width = max(map(len, rows))
+    for name in sorted(rows):
+        typer.echo(f"{name:{width}s}  {rows[name]}")
+    raise typer.Exit(0)
 
+
+app = typer.Typer(help="Train a system (wordsight train --list prints them).", no_args_is_help=True)
+
+
+@app.callback(invoke_without_command=True)
+def _train_group(list_: bool = typer.Option(False, "--list", callback=_list_systems, is_eager=True,
+                                             help="List every trainable system with a line of description.")) -> None:
+    """Train a registered system."""
+
+
+def default_config_name(system: str, data: str) -> str:
+    """``<system>_<source>`` when configs/ has one (dfgan_cub for --data cub:PATH), else ``<system>_synthetic``."""
+    from ..config import CONFIG_DIR
+
+    stem = system.replace("-", "_")
+    source = data.split(":", 1)[0]
+    for name in (f"{stem}_{source}", f"{stem}_synthetic"):
+        if (CONFIG_DIR / f"{name}.yaml").exists():
+            return name
+    raise typer.BadParameter(f"no shipped config for {system!r}; pass --config")
+
+
+def export_pipeline(result, dataset, data: str, system: str) -> "Path | None":
+    """Write ``<run>/pipeline``: the run's parts (``objective.pipeline_parts``) added to its base pipeline
+    (when it extends one), or a new pipeline of the EMA generator and the training text encoder, with what
+    the model knows about itself (system, data, vocabulary)."""
+    from ..pipelines.text_to_image import TextToImage
+    from ..text.tokenizer import tokenize
+    from ..training.synthetic_data import training_text_encoder
+
+    objective, cfg_system = result.objective, type(result.objective).__name__
+    parts = objective.pipeline_parts(result.ema.float().eval())
+    if objective.base_pipeline is not None:
+        pipe = TextToImage.from_pretrained(objective.base_pipeline)
+    else:
+        generator = parts.pop("generator", None)
+        if generator is None or not hasattr(generator, "sample_noise"):
+            return None
         encoder, spec = training_text_encoder(dataset)
-        pipe = TextToImage(result.ema.float().eval(), encoder, spec)
-        pipe.save_pretrained(result.run_dir / "pipeline", extra={"trained_steps": result.step})
-        typer.echo(f"pipeline: {result.run_dir / 'pipeline'} (wordsight generate {result.run_dir / 'pipeline'} \"CAPTION\")")
-    if result.stopped_by in ("SIGINT", "SIGTERM"):
-        raise typer.Exit(130 if result.stopped_by == "SIGINT" else 143)
+        words = sorted({w for c in getattr(dataset, "captions", []) for w in tokenize(c)})
+        source = data.split(":", 1)[0]
+        description = ("the synthetic shape world (it knows only the world's shapes, colours, sizes and positions)"
+                       if source == "synthetic" else f"{source} captions ({data})")
+        info = {"system": system, "trained_on": {"data": data, "description": description}}
+        if words:
+            info["vocabulary"] = words
+        pipe = TextToImage(generator, encoder, spec, info=info)
+    if "style_encoder" in parts:
+        pipe.style_encoder = parts.pop("style_encoder")
+    folder = pipe.save_pretrained(result.run_dir / "pipeline", extra={"trained_steps": result.step, "trained_by": cfg_system})
+    return folder
 
+
+def _gan_command(system: str):
+    def command(
+        overrides: list[str] = typer.Argument(None, help="Config overrides key=value (model.nf=16, steps=500, data.num_scenes=500)."),
+        data: str = typer.Option("synthetic", help="synthetic | cub:PATH | oxford:PATH | coco:PATH | folder:PATH"),
+        config: str = typer.Option(None, help="A shipped config name (configs/) or a YAML path (default <system>_<data source>)."),
+        out: Path = typer.Option(Path("runs"), help="Folder of numbered run folders."),
+        resume: str = typer.Option(None, help="'latest' or a checkpoint/run folder."),
+        minutes: float = typer.Option(None, help="Time budget (stops at whichever of steps/minutes comes first)."),
+        desc: str = typer.Option(None, help="Run folder suffix."),
+        dry_run: bool = typer.Option(False, help="Print the resolved config and exit."),
+    ) -> None:
+        import yaml
+
+        from ..config import ConfigError, config_from_dict, config_to_dict, load_config
+        from ..training import SYSTEMS
+        from ..training.config import TrainConfig
+
+        extra = list(overrides or []) + ([f"minutes={minutes}"] if minutes else [])
+        cfg = load_config(TrainConfig, config or default_config_name(system, data), extra)
+        if cfg.system != system:
+            raise ConfigError(f"config {config!r} is for system {cfg.system!r}, not {system!r}")
+        config_from_dict(SYSTEMS.get(system).config_cls, cfg.model)  # a misspelled model key fails here, listing the valid ones
+        if dry_run:
+            typer.echo(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+            return
+        from ..training.loop import train
+        from ..training.synthetic_data import build_training_data
+
+        dataset = build_training_data(data, cfg, progress=cfg.progress)
+        result = train(cfg, system, dataset, out, resume=resume, desc=desc or f"{system}-{data.split(':')[0]}")
+        typer.echo(f"run folder: {result.run_dir} (step {result.step}, stopped by {result.stopped_by})")
+        folder = export_pipeline(result, dataset, data, system)
+        if folder is not None:
+            typer.echo(f"pipeline: {folder} (wordsight generate {folder} \"CAPTION\")")
+        if result.stopped_by in ("SIGINT", "SIGTERM"):
+            raise typer.Exit(130 if result.stopped_by == "SIGINT" else 143)
+
+    return command
+
+
+def _register_gan_systems() -> None:
+    """One `train SYSTEM` command for every registered GAN system (adding a system adds its command)."""
+    from ..training import SYSTEMS
+
+    for name in SYSTEMS.names():
+        cls = SYSTEMS.get(name)
+        command = _gan_command(name)
+        command.__doc__ = (getattr(cls, "summary", "") or f"Train {name}.") + \
+            " Multi-process: torchrun/accelerate launch -m wordsight.training.launch."
+        app.command(name)(command)
+
+
+_register_gan_systems()
 
 
 @app.command("oracle")

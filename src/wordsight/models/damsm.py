@@ -17,6 +17,10 @@ both in the multimodal space of the DAMSM text encoder (D = 256). Two encoders:
 
 Module names follow AttnGAN (``Conv2d_1a_3x3`` ... ``Mixed_7c``, ``emb_features``, ``emb_cnn_code``), so a
 released ``image_encoder*.pth`` state dict loads with :func:`load_attngan_image_encoder_state`.
+
+A trained DAMSM is saved as one folder (``wordsight train damsm --out runs/damsm``) holding both encoders:
+``text_encoder/`` (:data:`TEXT_ENCODER_DIR`, a ``wordsight.text.DAMSMTextEncoder``) and ``image_encoder/``
+(:data:`IMAGE_ENCODER_DIR`); every reader goes through :func:`load_damsm_part` or :func:`load_damsm_pair`.
 """
 
 from __future__ import annotations
@@ -30,19 +34,25 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..hub import load_torch_state_dict, register_model
+from ..hub import CONFIG_NAME, from_pretrained, load_torch_state_dict, register_model
 from ..utils.checks import InputError, check_shape
 
 __all__ = [
     "DAMSM_EMBED_DIM",
+    "DAMSM_PARTS",
+    "IMAGE_ENCODER_DIR",
     "INCEPTION_INPUT_SIZE",
     "INCEPTION_V3_FILENAME",
     "INCEPTION_TRUNK_MODULES",
     "InceptionDAMSMImageEncoder",
     "SmallDAMSMImageEncoder",
+    "TEXT_ENCODER_DIR",
     "check_images",
+    "damsm_part_folder",
     "default_inception_v3_path",
     "load_attngan_image_encoder_state",
+    "load_damsm_pair",
+    "load_damsm_part",
     "read_torchvision_inception_v3_state",
 ]
 
@@ -50,6 +60,10 @@ DAMSM_EMBED_DIM = 256  # AttnGAN cfg.TEXT.EMBEDDING_DIM (the multimodal space D)
 INCEPTION_INPUT_SIZE = 299
 INCEPTION_V3_FILENAME = "inception_v3_google-0cc3c7bd.pth"  # torchvision's ImageNet Inception-v3
 HEAD_INIT_RANGE = 0.1  # AttnGAN CNN_ENCODER.init_trainable_weights: U(-0.1, 0.1) on both projections
+# the sub-folders of a `wordsight train damsm` output folder
+TEXT_ENCODER_DIR = "text_encoder"
+IMAGE_ENCODER_DIR = "image_encoder"
+DAMSM_PARTS = (TEXT_ENCODER_DIR, IMAGE_ENCODER_DIR)
 
 # The trunk in forward order; the ``region`` features are read after Mixed_6e (AttnGAN CNN_ENCODER).
 INCEPTION_TRUNK_MODULES: tuple[str, ...] = (
@@ -256,3 +270,43 @@ class SmallDAMSMImageEncoder(nn.Module):
         features = self.region_blocks(images)
         pooled = F.adaptive_avg_pool2d(self.global_block(features), 1).flatten(1)
         return self.emb_features(features), self.emb_cnn_code(pooled)
+
+
+# ---------------------------------------------------------------------------- saved DAMSM folders
+def damsm_part_folder(path: str | os.PathLike, part: str) -> Path:
+    """``path/part`` when ``path`` is not itself a saved model but ``path/part`` is, else ``path``: options
+    may name a ``wordsight train damsm`` output folder or one encoder (``part``) in it."""
+    folder = Path(path)
+    if not (folder / CONFIG_NAME).exists() and (folder / part / CONFIG_NAME).exists():
+        return folder / part
+    return folder
+
+
+def load_damsm_part(path: str | os.PathLike, part: str, *, frozen: bool = True, what: str = "DAMSM folder",
+                    error: type[Exception] = InputError) -> nn.Module:
+    """One encoder of a trained DAMSM: ``part`` (:data:`TEXT_ENCODER_DIR` or :data:`IMAGE_ENCODER_DIR`) of the
+    ``wordsight train damsm`` output folder ``path``, or ``path`` itself when it is that encoder's folder.
+
+    ``frozen``: in eval mode with gradients off (a loss network or a caption encoder); ``frozen=False``
+    leaves the gradients on (training continues from it). A missing encoder raises ``error`` (InputError,
+    or ConfigError for a config option) naming ``what`` (the option) and the folders looked in.
+    """
+    if part not in DAMSM_PARTS:
+        raise ValueError(f"part must be one of {DAMSM_PARTS}, got {part!r}")
+    folder = damsm_part_folder(path, part)
+    if not (folder / CONFIG_NAME).is_file():
+        raise error(f"{what}: no DAMSM {part.replace('_', ' ')} at {path}: {CONFIG_NAME} not found in "
+                    f"{Path(path) / part} or {path} (write one with 'wordsight train damsm --out {path}')")
+    module = from_pretrained(folder)  # registered in wordsight.text / wordsight.models, found by name
+    return module.eval().requires_grad_(False) if frozen else module
+
+
+def load_damsm_pair(path: str | os.PathLike, *, frozen: bool = True, what: str = "DAMSM folder",
+                    error: type[Exception] = InputError) -> tuple[nn.Module, nn.Module]:
+    """``(text_encoder, image_encoder)`` of the ``wordsight train damsm`` output folder ``path`` (both
+    sub-folders must be there); ``frozen``, ``what`` and ``error`` as :func:`load_damsm_part`."""
+    if (Path(path) / CONFIG_NAME).is_file():
+        raise error(f"{what}: {path} holds one saved model, not a DAMSM; give the `wordsight train damsm` output "
+                    f"folder that holds {TEXT_ENCODER_DIR}/ and {IMAGE_ENCODER_DIR}/")
+    text, image = (load_damsm_part(path, part, frozen=frozen, what=what, error=error) for part in DAMSM_PARTS)
+    return text, image

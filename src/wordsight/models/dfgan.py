@@ -47,6 +47,11 @@ class DFGenerator(nn.Module):
         self.blocks = nn.ModuleList(DFUpBlock(cond_dim, cin, cout) for cin, cout in zip(channels[:-1], channels[1:]))
         self.to_rgb = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(channels[-1], out_channels, 3, 1, 1), nn.Tanh())
 
+    text_inputs = ("sentence",)  # the text-to-image generator protocol (models/generator.py)
+
+    def sample_noise(self, n: int, generator: torch.Generator | None = None, truncation: float | None = None) -> torch.Tensor:
+        return truncated_noise(n, self.z_dim, truncation=truncation, generator=generator)
+
     def forward(self, z: torch.Tensor, sentence: torch.Tensor) -> torch.Tensor:
         dims = check_shape("z", z, ["B", self.z_dim])
         check_shape("sentence", sentence, [dims["B"], self.sentence_dim])

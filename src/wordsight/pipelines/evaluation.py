@@ -158,18 +158,11 @@ class DAMSMImageTextEncoder:
 
 
 def load_damsm(path: str | os.PathLike, device: str = "cpu") -> DAMSMImageTextEncoder:
-    """Read ``PATH/text_encoder`` and ``PATH/image_encoder`` (as written by ``train_damsm``)."""
-    from ..hub import from_pretrained
-    from ..training.damsm import IMAGE_ENCODER_DIR, TEXT_ENCODER_DIR
+    """Read ``PATH/text_encoder`` and ``PATH/image_encoder`` (as written by ``train_damsm``), frozen."""
+    from ..models.damsm import load_damsm_pair
 
-    folder = Path(path)
-    for sub in (TEXT_ENCODER_DIR, IMAGE_ENCODER_DIR):
-        if not (folder / sub / "model.safetensors").is_file():
-            raise InputError(f"DAMSM weights not found: {folder / sub / 'model.safetensors'} "
-                             "(train them with `wordsight train damsm`)")
-    text = from_pretrained(folder / TEXT_ENCODER_DIR).to(device)
-    image = from_pretrained(folder / IMAGE_ENCODER_DIR).to(device)
-    return DAMSMImageTextEncoder(text, image, device)
+    text, image = load_damsm_pair(path, what="--damsm")
+    return DAMSMImageTextEncoder(text.to(device), image.to(device), device)
 
 
 def load_open_clip(weights: str | os.PathLike, model_name: str = "ViT-B-32", device: str = "cpu") -> OpenClipEncoder:

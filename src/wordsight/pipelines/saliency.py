@@ -26,68 +26,18 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from ..hub import from_pretrained, save_pretrained
+# image_tensor, encode_texts (preprocessing) and predict_maps, MODEL_KINDS (the models) are re-exported
+from ..data.saliency_transforms import MAX_TEXT_WORDS, encode_texts, image_tensor  # noqa: F401
+from ..hub import from_pretrained
+# the folder format (MODEL_DIR, PIPELINE_FILE) and its writer live with the models, so training writes it too
+from ..models.saliency import (DEFAULT_TEXT_ENCODER_SPEC, MODEL_DIR, MODEL_KINDS, PIPELINE_FILE, predict_maps,
+                               saliency_model_kind, save_saliency_folder)
 from ..utils.checks import InputError
-from ..utils.images import load_image, pil_to_tensor
-from ..utils.io import atomic_write_json
+from ..utils.images import load_image
 
 __all__ = ["MODEL_KINDS", "PIPELINE_FILE", "SHIPPED_DIR", "Saliency", "encode_texts", "image_tensor", "predict_maps"]
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "assets" / "text_salgan_synthetic"
-PIPELINE_FILE = "pipeline.json"
-MODEL_DIR = "model"
-# hub model types a pipeline can hold, and whether each reads text
-MODEL_KINDS = {"salicon": False, "salgan_generator": False, "text_salgan_generator": True}
-MAX_TEXT_WORDS = 64
-
-
-def image_tensor(image: Image.Image, size: Sequence[int]) -> torch.Tensor:
-    """PIL image -> float [3, h, w] in [-1, 1] at ``size`` = (height, width) (bicubic resize).
-
-    Training data goes through this same function, so inference sees exactly what training saw.
-    """
-    h, w = int(size[0]), int(size[1])
-    rgb = image.convert("RGB")
-    if rgb.size != (w, h):
-        rgb = rgb.resize((w, h), Image.BICUBIC)
-    return pil_to_tensor(rgb)
-
-
-@torch.no_grad()
-def predict_maps(model: torch.nn.Module, images: torch.Tensor, text: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Saliency probabilities [B, 1, h, w] in [0, 1] at the size of ``images`` for any supported model.
-
-    SALICON returns logits at its pool5 size: sigmoid, then bilinear upsampling (OpenSalicon). The
-    SalGAN generators return probabilities at the input size already.
-    """
-    kind = getattr(model, "model_type", None)
-    if kind not in MODEL_KINDS:
-        raise InputError(f"model type {kind!r} is not a saliency model; supported: {sorted(MODEL_KINDS)}")
-    if kind == "salicon":
-        return model.predict(images).float()
-    if MODEL_KINDS[kind]:
-        return model(images, text).float()
-    return model(images).float()
-
-
-@torch.no_grad()
-def encode_texts(encoder, texts: Sequence[Optional[str]], dim: Optional[int] = None) -> torch.Tensor:
-    """Sentence vectors [B, D] of ``encoder``; None or "" (no text shown, seed 000's ``none``) -> zeros.
-
-    Training data and inference both encode texts here, so the "no text" condition means the same.
-    """
-    given = [i for i, t in enumerate(texts) if t is not None and t.strip()]
-    for i in given:
-        if len(texts[i].split()) > MAX_TEXT_WORDS:
-            raise InputError(f"text {i} has more than {MAX_TEXT_WORDS} words")
-    vecs = encoder.encode([texts[i].strip() for i in given]).sentence.float().cpu() if given else None
-    dim = dim if dim is not None else (vecs.shape[1] if vecs is not None else int(encoder.sentence_dim))
-    if vecs is not None and vecs.shape[1] != dim:
-        raise InputError(f"text encoder gives {vecs.shape[1]}-d vectors but the model expects {dim}-d")
-    out = torch.zeros(len(texts), dim)
-    if vecs is not None:
-        out[given] = vecs
-    return out
 
 
 def _load_any_image(image: "str | os.PathLike | Image.Image") -> Image.Image:
@@ -111,9 +61,7 @@ class Saliency:
 
     def __init__(self, model: torch.nn.Module, input_size: Sequence[int], text_encoder=None,
                  encoder_spec: Optional[dict] = None):
-        kind = getattr(model, "model_type", None)
-        if kind not in MODEL_KINDS:
-            raise InputError(f"model type {kind!r} is not a saliency model; supported: {sorted(MODEL_KINDS)}")
+        kind = saliency_model_kind(model)
         if len(input_size) != 2 or min(int(s) for s in input_size) < 2:
             raise InputError(f"input_size must be (height, width), got {input_size!r}")
         self.model = model.eval()
@@ -121,7 +69,7 @@ class Saliency:
         self.input_size = (int(input_size[0]), int(input_size[1]))
         self.uses_text = MODEL_KINDS[kind]
         self.text_encoder = text_encoder
-        self.encoder_spec = encoder_spec or ({"name": "minilm", "options": {}} if self.uses_text else None)
+        self.encoder_spec = encoder_spec or (dict(DEFAULT_TEXT_ENCODER_SPEC) if self.uses_text else None)
 
     # ------------------------------------------------------------------ saving and loading
     @classmethod
@@ -150,11 +98,7 @@ class Saliency:
 
     def save_pretrained(self, path: str | os.PathLike, extra: Optional[dict] = None) -> Path:
         """Write ``model/`` and ``pipeline.json`` into ``path``; ``extra`` keys go into pipeline.json."""
-        folder = Path(path)
-        save_pretrained(self.model, folder / MODEL_DIR)
-        meta = {"model_kind": self.kind, "input_size": list(self.input_size), "text_encoder": self.encoder_spec}
-        atomic_write_json(folder / PIPELINE_FILE, {**meta, **(extra or {})})
-        return folder
+        return save_saliency_folder(self.model, self.input_size, path, self.encoder_spec, extra)
 
     # ------------------------------------------------------------------ inference
     def encode_texts(self, texts: Sequence[Optional[str]]) -> torch.Tensor:

@@ -20,7 +20,8 @@ from typing import Callable, Iterable, Mapping, Optional, Sequence
 import numpy as np
 import torch
 
-from ..data.records import Fixations, SaliencyRecord
+from ..data.records import SaliencyRecord
+from ..data.saliency_transforms import check_record, points_to_binary  # re-exported (see __all__)
 from ..metrics.saliency import compute_saliency_metrics, fixation_density
 from ..models.saliency_baselines import CentreBias, MeanFixationMap
 from ..utils.checks import InputError
@@ -47,40 +48,11 @@ METRIC_LABELS = {"auc_judd": "AUC-J", "shuffled_auc": "sAUC", "nss": "NSS", "cc"
 Predictor = Callable[[SaliencyRecord], np.ndarray]
 
 
-def check_record(record: SaliencyRecord) -> None:
-    """Refuse records a metric would silently mis-score: a density map of the wrong size, negative or
-    all zeros without fixations, fixations outside the image, or no gaze data at all."""
-    h, w = record.image.height, record.image.width
-    m = record.fixation_map
-    if m is not None:
-        m = np.asarray(m)
-        if m.shape != (h, w):
-            raise InputError(f"{record.key}: fixation map is {m.shape[1]}x{m.shape[0]} but the image is {w}x{h}")
-        if not np.isfinite(m).all() or (m < 0).any():
-            raise InputError(f"{record.key}: fixation map has negative or non-finite values")
-    f = record.fixations
-    if f is not None:
-        outside = len(f) - len(f.inside(h, w))
-        if outside:
-            raise InputError(f"{record.key}: {outside} of {len(f)} fixations lie outside the {w}x{h} image")
-    if (f is None or len(f) == 0) and (m is None or not m.any()):
-        raise InputError(f"{record.key}: no fixations (no fixation points and the fixation map is all zeros)")
-
-
 def record_density(record: SaliencyRecord) -> np.ndarray:
     """The record's density map, or the MIT blur (fc = 8) of its binary fixation map."""
     if record.fixation_map is not None:
         return np.asarray(record.fixation_map, dtype=np.float64)
     return fixation_density(torch.from_numpy(record.binary_map())).numpy()
-
-
-def points_to_binary(fix: Fixations, src: tuple[int, int], dst: tuple[int, int]) -> np.ndarray:
-    """Binary map at ``dst`` (h, w) of fixations given in pixels of an image of size ``src`` (h, w)."""
-    out = np.zeros(dst, dtype=bool)
-    rows = np.clip(((fix.y + 0.5) * dst[0] / src[0]).astype(np.int64), 0, dst[0] - 1)
-    cols = np.clip(((fix.x + 0.5) * dst[1] / src[1]).astype(np.int64), 0, dst[1] - 1)
-    out[rows, cols] = True
-    return out
 
 
 def pipeline_predictor(pipe) -> Predictor:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
@@ -29,7 +30,8 @@ import torch
 from PIL import Image
 
 from ..hub import from_pretrained, save_pretrained
-from ..models.dfgan import truncated_noise
+from ..models.generator import split_stages, text_kwargs
+from ..text.tokenizer import tokenize
 from ..utils.checks import InputError, check_captions
 from ..utils.hardware import resolve_precision
 from ..utils.images import tensor_to_pil
@@ -39,6 +41,8 @@ SHIPPED_DIR = Path(__file__).resolve().parent.parent / "assets" / "dfgan_synthet
 PIPELINE_FILE = "pipeline.json"
 MAX_CAPTION_WORDS = 64
 PRECISIONS = ("no", "bf16", "auto")
+STYLE_ENCODER_DIR = "style_encoder"
+INFO_KEYS = ("system", "trained_on", "vocabulary")
 
 
 @dataclass
@@ -47,6 +51,7 @@ class TextToImageOutput:
 
     images: torch.Tensor
     captions: list[str]
+    stages: list[torch.Tensor] | None = None  # every stage's images of a multi-stage generator, lowest first
 
     def to_pil(self) -> list[Image.Image]:
         return [tensor_to_pil(im) for im in self.images]
@@ -67,24 +72,49 @@ def build_text_encoder_from_spec(spec: dict, folder: Path):
     return encoder
 
 
+class UnknownWordsWarning(UserWarning):
+    """A caption holds words the model never saw in training (its output will ignore or misread them)."""
+
+
+def unknown_words(captions: Sequence[str], vocabulary: Sequence[str]) -> list[str]:
+    """Words of ``captions`` (lower-case ``\\w+`` tokens) missing from ``vocabulary``, in first-seen order."""
+    known, out = set(vocabulary), []
+    for caption in captions:
+        for word in tokenize(caption):
+            if word not in known and word not in out:
+                out.append(word)
+    return out
+
+
 class TextToImage:
-    """A text-to-image generator with its text encoder."""
+    """A text-to-image generator with its text encoder (any system following
+    :mod:`wordsight.models.generator`), and optionally a style encoder (GAN-INT-CLS).
+
+    ``info`` is what the model knows about itself, saved in ``pipeline.json``: ``system``, ``trained_on``
+    (data source and a description), ``vocabulary`` (the words of its training captions; captions with other
+    words get an :class:`UnknownWordsWarning` naming them).
+    """
 
     def __init__(self, generator: torch.nn.Module, text_encoder, encoder_spec: dict | None = None,
-                 truncation: float | None = None, precision: str = "no", compile: bool = False):
+                 truncation: float | None = None, precision: str = "no", compile: bool = False,
+                 style_encoder: torch.nn.Module | None = None, info: dict | None = None,
+                 device: str | torch.device | None = None):
         if precision not in PRECISIONS:
             raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-        self.generator = generator.eval().to(memory_format=torch.channels_last)
+        self.device = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.generator = generator.eval().to(self.device, memory_format=torch.channels_last)
+        self.style_encoder = style_encoder.eval().to(self.device) if style_encoder is not None else None
+        self.info = dict(info or {})
         self.text_encoder = text_encoder
         self.encoder_spec = encoder_spec or {"name": "minilm"}
         self.truncation = truncation
-        self.precision = resolve_precision(precision)  # "bf16" or "no"
+        self.precision = resolve_precision(precision, self.device)  # "bf16" or "no"
         # the compiled module shares the generator's weights; save_pretrained writes the plain one
         self._forward = torch.compile(self.generator, dynamic=False) if compile else self.generator
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike | None = None, precision: str = "no",
-                        compile: bool = False) -> "TextToImage":
+                        compile: bool = False, device: str | torch.device | None = None) -> "TextToImage":
         """Load a pipeline folder (default: the model shipped with the package); ``precision`` ("no",
         "bf16", "auto") and ``compile`` as in the module docstring."""
         folder = Path(path) if path is not None else SHIPPED_DIR
@@ -95,7 +125,10 @@ class TextToImage:
         meta = json.loads(meta_path.read_text())
         generator = from_pretrained(folder / "generator")
         encoder = build_text_encoder_from_spec(meta.get("text_encoder", {}), folder)
-        return cls(generator, encoder, meta.get("text_encoder"), meta.get("truncation"), precision=precision, compile=compile)
+        style = from_pretrained(folder / STYLE_ENCODER_DIR) if (folder / STYLE_ENCODER_DIR).is_dir() else None
+        info = {k: meta[k] for k in INFO_KEYS if k in meta}
+        return cls(generator, encoder, meta.get("text_encoder"), meta.get("truncation"), precision=precision, compile=compile,
+                   style_encoder=style, info=info, device=device)
 
     def save_pretrained(self, path: str | os.PathLike, extra: dict | None = None) -> Path:
         folder = Path(path)
@@ -106,12 +139,39 @@ class TextToImage:
             encoder = encoder.base
         if self.encoder_spec.get("name") == "bilstm":
             save_pretrained(encoder, folder / "text_encoder")
-        atomic_write_json(folder / PIPELINE_FILE, {"text_encoder": self.encoder_spec, "truncation": self.truncation, **(extra or {})})
+        if self.style_encoder is not None:
+            save_pretrained(self.style_encoder, folder / STYLE_ENCODER_DIR)
+        meta = {"text_encoder": self.encoder_spec, "truncation": self.truncation, **self.info, **(extra or {})}
+        atomic_write_json(folder / PIPELINE_FILE, meta)
         return folder
 
     @torch.no_grad()
     def encode(self, captions: Sequence[str]) -> torch.Tensor:
         return self.text_encoder.encode(list(captions)).sentence.float()
+
+    @property
+    def vocabulary(self) -> list[str]:
+        """The words the model was trained on: ``info["vocabulary"]``, else its text encoder's own vocabulary
+        (a DAMSM BiLSTM's); empty when neither is known (then no vocabulary warning is given)."""
+        if self.info.get("vocabulary"):
+            return list(self.info["vocabulary"])
+        encoder = getattr(self.text_encoder, "base", self.text_encoder)
+        vocab = getattr(encoder, "vocabulary", None)
+        if vocab is None or not hasattr(vocab, "words"):
+            return []
+        return [w for w in vocab.words if not (w.startswith("<") and w.endswith(">"))]
+
+    def check_vocabulary(self, captions: Sequence[str]) -> list[str]:
+        """Warn (:class:`UnknownWordsWarning`) naming the caption words outside the model's vocabulary."""
+        vocabulary = self.vocabulary
+        if not vocabulary:
+            return []
+        missing = unknown_words(captions, vocabulary)
+        if missing:
+            trained_on = (self.info.get("trained_on") or {}).get("description") or "its training captions"
+            warnings.warn(f"{len(missing)} caption word(s) unknown to this model, which was trained on {trained_on} "
+                          f"({len(vocabulary)} words): {', '.join(missing)}", UnknownWordsWarning, stacklevel=3)
+        return missing
 
     @torch.no_grad()
     def __call__(
@@ -121,33 +181,92 @@ class TextToImage:
         generator: Optional[torch.Generator] = None,
         truncation: Optional[float] = None,
         batch_size: int = 64,
+        style_from: Optional[torch.Tensor | Sequence[Image.Image]] = None,
     ) -> TextToImageOutput:
         """Generate ``num_images`` images for each caption.
 
         Args:
-            captions: one caption or a list; empty or overlong (> 64 words) captions raise InputError.
+            captions: one caption or a list; empty or overlong (> 64 words) captions raise InputError; words
+                outside the model's vocabulary give an :class:`UnknownWordsWarning` naming them.
             num_images: images per caption.
             generator: a torch.Generator for reproducible noise.
-            truncation: sample z from a normal truncated to (-2, 2) and scaled by this factor (DF-GAN
-                uses 0.88); None uses the pipeline's default (plain normal noise when that is None too).
+            truncation: noise truncation as the generator's system defines it (DF-GAN: a normal truncated
+                to (-2, 2) scaled by this factor, 0.88 in the paper); None uses the pipeline's default.
             batch_size: images per generator forward pass.
+            style_from: style images (PIL images or [N, 3, H, W] in [-1, 1]); needs a style encoder and
+                replaces the noise: see :meth:`transfer_style` (``num_images`` is then ignored).
         Returns:
-            TextToImageOutput with images [len(captions) * num_images, 3, H, W] in [-1, 1], grouped by caption.
+            TextToImageOutput with images [len(captions) * num_images, 3, H, W] in [-1, 1], grouped by
+            caption (``stages`` holds every stage of a multi-stage generator).
         """
         caps = check_captions([captions] if isinstance(captions, str) else list(captions), max_words=MAX_CAPTION_WORDS)
+        if style_from is not None:
+            return self.transfer_style(style_from, caps, batch_size=batch_size)
         if num_images < 1:
             raise InputError(f"num_images must be >= 1, got {num_images}")
-        sent = self.encode(caps).repeat_interleave(num_images, 0)
+        self.check_vocabulary(caps)
+        features = self.text_encoder.encode(caps)
+        index = torch.arange(len(caps)).repeat_interleave(num_images)
         trunc = truncation if truncation is not None else self.truncation
-        z_dim = int(self.generator.config["z_dim"])
-        z = truncated_noise(sent.shape[0], z_dim, truncation=trunc, generator=generator)
-        return TextToImageOutput(self._generate(z, sent, batch_size), [c for c in caps for _ in range(num_images)])
+        z = self.generator.sample_noise(index.shape[0], generator=generator, truncation=trunc)
+        images, stages = self._generate(z, features, index, batch_size)
+        return TextToImageOutput(images, [c for c in caps for _ in range(num_images)], stages)
 
-    def _generate(self, z: torch.Tensor, sent: torch.Tensor, batch_size: int) -> torch.Tensor:
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-            out = [self._forward(z[i : i + batch_size], sent[i : i + batch_size]).float().clamp(-1, 1)
-                   for i in range(0, z.shape[0], batch_size)]
-        return torch.cat(out).contiguous()
+    @torch.no_grad()
+    def transfer_style(self, images: torch.Tensor | Sequence[Image.Image], captions: str | Sequence[str],
+                       batch_size: int = 64) -> TextToImageOutput:
+        """GAN-INT-CLS style transfer (seed 004 section 4.4): s = S(x), x_hat = G(s, phi(t)): pose and
+        background from each image x, content from each caption t.
+
+        Returns N x M images for N style images and M captions, grouped by style image (row i holds image
+        i's style under every caption).
+        """
+        if self.style_encoder is None:
+            raise InputError("this pipeline has no style encoder; train one with 'wordsight train gan-int-cls-style "
+                             "model.generator=<this pipeline folder>'")
+        caps = check_captions([captions] if isinstance(captions, str) else list(captions), max_words=MAX_CAPTION_WORDS)
+        self.check_vocabulary(caps)
+        x = self._style_images(images)
+        codes = self.style_encoder(x.to(self.device)).float().cpu()
+        z = codes.repeat_interleave(len(caps), 0)
+        index = torch.arange(len(caps)).repeat(x.shape[0])
+        out, stages = self._generate(z, self.text_encoder.encode(caps), index, batch_size)
+        return TextToImageOutput(out, [c for _ in range(x.shape[0]) for c in caps], stages)
+
+    def _style_images(self, images: torch.Tensor | Sequence[Image.Image]) -> torch.Tensor:
+        import torch.nn.functional as F
+
+        from ..utils.images import pil_to_tensor
+
+        size = int(self.style_encoder.image_size)
+        if isinstance(images, torch.Tensor):
+            x = images if images.dim() == 4 else images[None]
+        else:
+            if not images:
+                raise InputError("style_from: no images given")
+            x = torch.stack([pil_to_tensor(im.convert("RGB").resize((size, size), Image.BICUBIC)) for im in images])
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise InputError(f"style images must be [N, 3, H, W], got {tuple(x.shape)}")
+        if not torch.isfinite(x).all():
+            raise InputError("style images contain NaN or inf values")
+        if x.shape[-1] != size or x.shape[-2] != size:
+            x = F.interpolate(x.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+        return x.float()
+
+    def _generate(self, z: torch.Tensor, features, index: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, list[torch.Tensor] | None]:
+        """Run the generator on noise ``z`` [N, z_dim] and the text features of captions ``index`` [N]."""
+        finals, stage_lists = [], []
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            for i in range(0, z.shape[0], batch_size):
+                rows = index[i : i + batch_size]
+                text = {k: v.to(self.device) for k, v in text_kwargs(self.generator, features, rows).items()}
+                final, stages = split_stages(self._forward(z[i : i + batch_size].to(self.device), **text))
+                finals.append(final.float().clamp(-1, 1).cpu())
+                stage_lists.append([s.float().clamp(-1, 1).cpu() for s in stages])
+        images = torch.cat(finals).contiguous()
+        if len(stage_lists[0]) == 1:
+            return images, None
+        return images, [torch.cat([sl[k] for sl in stage_lists]) for k in range(len(stage_lists[0]))]
 
     @torch.no_grad()
     def interpolate(self, caption_a: str, caption_b: str, steps: int = 8,
@@ -156,10 +275,15 @@ class TextToImage:
         caps = check_captions([caption_a, caption_b], max_words=MAX_CAPTION_WORDS)
         if steps < 2:
             raise InputError("interpolation needs steps >= 2")
-        a, b = self.encode(caps)
+        from ..text.features import TextFeatures
+
+        feats = self.text_encoder.encode(caps)
         w = torch.linspace(0, 1, steps)[:, None]
-        sent = (1 - w) * a + w * b
-        z = truncated_noise(1, int(self.generator.config["z_dim"]), truncation=self.truncation, generator=generator)
-        images = self._generate(z.repeat(steps, 1), sent, 64)
+        sent = (1 - w) * feats.sentence[0:1].float() + w * feats.sentence[1:2].float()
+        words = torch.where(w[:, :, None] < 0.5, feats.words[0:1], feats.words[1:2])  # word features cannot be mixed
+        mask = torch.where(w < 0.5, feats.mask[0:1], feats.mask[1:2])
+        mixed = TextFeatures(words, sent, mask)
+        z = self.generator.sample_noise(1, generator=generator, truncation=self.truncation)
+        images, stages = self._generate(z.repeat(steps, 1), mixed, torch.arange(steps), 64)
         labels = [f"{(1 - x):.2f} A + {x:.2f} B" for x in w[:, 0].tolist()]
-        return TextToImageOutput(images, labels)
+        return TextToImageOutput(images, labels, stages)

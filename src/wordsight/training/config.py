@@ -4,19 +4,31 @@
 
 ``model`` is checked by the system's config class (e.g. :class:`DFGANConfig`) and ``optimizers`` fills in
 the system's published defaults per optimizer (DF-GAN: g 1e-4, d 4e-4, betas (0.0, 0.9)), so a YAML only
-names what it changes. A misspelled key anywhere is a :class:`ConfigError` listing the valid keys.
+names what it changes. ``data`` is a :class:`DataConfig`: the data source the config is for, the text
+options shared by every source, and one section of options per kind of source (``synthetic`` for the
+built-in world, ``captions`` for the captioned-image layouts); only the section of the source that is
+actually trained on reaches its loader. A misspelled key anywhere is a :class:`ConfigError` listing the
+valid keys.
+
+    data:
+      source: synthetic          # synthetic | cub | oxford | coco | folder (what --data defaults to)
+      sentence_whitening: 64
+      synthetic: {min_objects: 1, max_objects: 1, num_scenes: 2000}
+      captions: {captions_per_image: 10}
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 
 from ..config import ConfigError, config_from_dict
 
 
 PRECISIONS = ("auto", "no", "bf16", "fp16")
+DATA_SOURCES = ("synthetic", "cub", "oxford", "coco", "folder")  # what data.source may name
+TEXT_ENCODERS = ("minilm", "bilstm")
 
 
 @dataclass
@@ -30,6 +42,104 @@ class OptimizerConfig:
 
 
 @dataclass
+class SyntheticDataConfig:
+    """``data.synthetic``: the synthetic world's options (:class:`~wordsight.data.synthetic.WorldConfig`
+    fields; its ``seed`` is the run's seed, ``image_size`` is ``model.image_size`` and the split is
+    ``train``) and how many scenes to train on (``num_scenes`` x ``captions_per_image`` items)."""
+
+    num_scenes: int = 2000
+    min_objects: int = 1
+    max_objects: int = 3
+    captions_per_image: int = 5
+    backgrounds: Optional[list[str]] = None  # restrict backgrounds; None = all
+    observers: int = 8  # simulated gaze (saliency records); no effect on GAN training
+    fixations_per_observer: tuple[int, int] = (3, 6)
+    gaze_sigma: float = 0.035
+
+    def __post_init__(self) -> None:
+        if self.num_scenes < 1:
+            raise ConfigError(f"data.synthetic.num_scenes must be >= 1, got {self.num_scenes}")
+
+    def world_options(self) -> dict[str, Any]:
+        """Keyword arguments of ``WorldConfig`` (all but seed, image_size and split)."""
+        opts = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "num_scenes"}
+        return {**opts, "length": self.num_scenes}
+
+
+@dataclass
+class CaptionDataConfig:
+    """``data.captions``: options of the captioned-image layouts (cub, oxford, coco, folder). ``null`` means
+    the layout's default; a layout's loader gets only the options it has (the others are ignored with a
+    warning, so a CUB config can train on a caption folder)."""
+
+    split: Optional[str] = None  # cub/oxford: train (default) | test; coco: train (default) | val; folder: all
+    captions_per_image: Optional[int] = None  # cub/oxford: 10, coco: 5; folder: every line of the .txt
+    crop: Optional[bool] = None  # cub: AttnGAN's bounding-box crop (default true)
+    year: Optional[str] = None  # coco: 2014 | 2017 (default: the annotation file found)
+    check_images: bool = True  # open every image when the data set is read (false: only check it exists)
+
+    def __post_init__(self) -> None:
+        if self.captions_per_image is not None and self.captions_per_image < 1:
+            raise ConfigError(f"data.captions.captions_per_image must be >= 1, got {self.captions_per_image}")
+
+
+@dataclass
+class DataConfig:
+    """``data``: the source a config is for, the text side (shared by every source), and the options of
+    each kind of source. ``--data`` may name another source than ``source`` (a folder with a CUB config);
+    only the section of the source trained on is used."""
+
+    source: Literal["synthetic", "cub", "oxford", "coco", "folder"] = "synthetic"
+    text_encoder: Literal["minilm", "bilstm"] = "minilm"  # bilstm: a frozen DAMSM text encoder
+    text_encoder_path: Optional[str] = None  # bilstm: a `wordsight train damsm` folder (or its text_encoder/)
+    sentence_whitening: int = 0  # k > 0: PCA-whiten the sentence vectors to k dimensions (model.sentence_dim = k)
+    hard_negatives: Any = None  # synthetic world only: true (colour, shape, size), false/null, or a list of them
+    synthetic: SyntheticDataConfig = field(default_factory=SyntheticDataConfig)
+    captions: CaptionDataConfig = field(default_factory=CaptionDataConfig)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.synthetic, dict):
+            self.synthetic = _section(SyntheticDataConfig, self.synthetic, "data.synthetic")
+        if isinstance(self.captions, dict):
+            self.captions = _section(CaptionDataConfig, self.captions, "data.captions")
+        if self.source not in DATA_SOURCES:
+            raise ConfigError(f"data.source: {self.source!r} is not one of {list(DATA_SOURCES)}")
+        if self.text_encoder not in TEXT_ENCODERS:
+            raise ConfigError(f"data.text_encoder must be 'minilm' or 'bilstm', got {self.text_encoder!r}")
+        if self.sentence_whitening < 0:
+            raise ConfigError(f"data.sentence_whitening must be >= 0 (0 = off), got {self.sentence_whitening}")
+        hard_negative_attributes(self.hard_negatives)  # validates
+
+    @staticmethod
+    def config_key_hint(key: str) -> str:
+        """Where a key of the flat pre-2027 ``data:`` section lives now (for the unknown-key error)."""
+        sections = {"synthetic": (SyntheticDataConfig, "the synthetic world"), "captions": (CaptionDataConfig, "cub/oxford/coco/folder")}
+        homes = [f"data.{name}.{key} ({what})" for name, (cls, what) in sections.items() if key in {f.name for f in dataclasses.fields(cls)}]
+        return f"{key!r} moved into a section of its data source: {' or '.join(homes)}" if homes else ""
+
+
+def _section(cls: type, value: dict, where: str) -> Any:
+    from ..config import _from_dict
+
+    return _from_dict(cls, value, where)
+
+
+def hard_negative_attributes(value: Any) -> tuple[str, ...] | None:
+    """``data.hard_negatives``: false/None (off), true (colour, shape and size) or a list of them."""
+    from ..data.synthetic import ATTRIBUTES
+
+    if value is None or value is False:
+        return None
+    if value is True:
+        return ATTRIBUTES
+    values = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else None
+    bad = [v for v in values if v not in ATTRIBUTES] if values is not None else [value]
+    if bad or not values:
+        raise ConfigError(f"data.hard_negatives must be true, false or a list of {list(ATTRIBUTES)}, got {value!r}")
+    return tuple(values)
+
+
+@dataclass
 class TrainConfig:
     """Everything the loop needs. ``batch_size`` is per process; the global batch is
     ``batch_size * num_processes * grad_accum``."""
@@ -37,7 +147,7 @@ class TrainConfig:
     system: str = "dfgan"
     model: dict[str, Any] = field(default_factory=dict)
     optimizers: dict[str, Any] = field(default_factory=dict)
-    data: dict[str, Any] = field(default_factory=dict)  # data-source options (synthetic: world keys, num_scenes)
+    data: DataConfig = field(default_factory=DataConfig)  # the data source and its options (DataConfig)
     batch_size: int = 32
     steps: int = 10_000
     minutes: float | None = None  # time budget; training stops at whichever of steps/minutes comes first
@@ -65,6 +175,8 @@ class TrainConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
+        if isinstance(self.data, dict):  # TrainConfig(data={...}) built in code
+            self.data = _section(DataConfig, self.data, "data")
         # YAML reads a bare `no`/`off` as false; accept that (and true = bf16) rather than surprise users
         if isinstance(self.mixed_precision, bool):
             self.mixed_precision = "bf16" if self.mixed_precision else "no"

@@ -32,10 +32,10 @@ from tqdm.auto import tqdm
 
 from ..config import ConfigError, config_to_dict
 from ..data.synthetic import SyntheticWorld, WorldConfig
-from ..hub import CONFIG_NAME, from_pretrained, save_pretrained
+from ..hub import save_pretrained
 from ..losses.damsm import GAMMA1, GAMMA2, GAMMA3, DAMSMLoss, damsm_loss
 from ..metrics.generation.r_precision import fold_mean_std, r_precision_hits
-from ..models.damsm import SmallDAMSMImageEncoder
+from ..models.damsm import IMAGE_ENCODER_DIR, TEXT_ENCODER_DIR, SmallDAMSMImageEncoder, load_damsm_pair
 from ..text.bilstm import DAMSMTextEncoder
 from ..text.tokenizer import Vocabulary
 from ..utils.checks import InputError
@@ -58,17 +58,6 @@ __all__ = [
 
 METRICS_FILE = "metrics.json"
 LOG_FILE = "metrics.jsonl"
-TEXT_ENCODER_DIR = "text_encoder"
-IMAGE_ENCODER_DIR = "image_encoder"
-
-
-def damsm_part_folder(path: str | Path, part: str) -> Path:
-    """``path`` itself when it holds a saved encoder, else ``path/part`` when that does (``part`` is
-    TEXT_ENCODER_DIR or IMAGE_ENCODER_DIR): options may name a ``train damsm`` folder or one encoder in it."""
-    folder = Path(path)
-    if not (folder / CONFIG_NAME).exists() and (folder / part / CONFIG_NAME).exists():
-        return folder / part
-    return folder
 
 
 @dataclass
@@ -434,13 +423,9 @@ def train_damsm_synthetic(
                                        min_objects=min_objects, max_objects=max_objects))
     torch.manual_seed(cfg.seed)  # encoder initialisation
     if init_from is not None:
-        folder = Path(init_from)
-        for sub in (TEXT_ENCODER_DIR, IMAGE_ENCODER_DIR):
-            if not (folder / sub / CONFIG_NAME).is_file():
-                raise InputError(f"init_from: {folder / sub} is not a saved encoder (expected a `wordsight train damsm` output folder)")
-        text_encoder, image_encoder = from_pretrained(folder / TEXT_ENCODER_DIR), from_pretrained(folder / IMAGE_ENCODER_DIR)
+        text_encoder, image_encoder = load_damsm_pair(init_from, frozen=False, what="init_from")
         if getattr(image_encoder, "image_size", cfg.image_size) != cfg.image_size:
-            raise InputError(f"init_from: {folder} was trained at {image_encoder.image_size} px, not --image-size {cfg.image_size}")
+            raise InputError(f"init_from: {init_from} was trained at {image_encoder.image_size} px, not --image-size {cfg.image_size}")
     else:
         text_encoder, image_encoder = build_synthetic_damsm(world, cfg.image_size, channels, embed_dim)
     return train_damsm(world, text_encoder, image_encoder, cfg, out_dir)

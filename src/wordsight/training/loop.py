@@ -140,6 +140,7 @@ class Trainer:
         self.logger = MetricsLogger(self.run_dir, cfg.tensorboard) if self.is_main else None
         if self.is_main:
             _keep_data_artifacts(data, self.run_dir)
+            _record_data(data, self.run_dir)
         self._fixed = self._fixed_sample_inputs() if self.is_main else None
         self._signal: str | None = None
         self._reset_window()
@@ -469,6 +470,16 @@ def _keep_data_artifacts(data: Any, run_dir: Path) -> None:
             if key not in saved or saved[key].shape != value.shape or not torch.allclose(saved[key], value.float(), atol=1e-4):
                 raise ConfigError(f"{folder} was fitted on other training data than this run now has ({key} differs); "
                                   "resume with the data options the run started with")
+
+
+def _record_data(data: Any, run_dir: Path) -> None:
+    """``<run>/data.json``: what the run trains on (``data.description``, set by ``training.sources.build_data``:
+    the --data spec, its path, item counts, the first captions), rewritten on every (re)start."""
+    description = getattr(data, "description", None)
+    if isinstance(description, dict):
+        from ..utils.io import atomic_write_json
+
+        atomic_write_json(run_dir / "data.json", description)
 
 
 def _data_name(data: Any) -> str:

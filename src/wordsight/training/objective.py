@@ -47,6 +47,9 @@ class GANObjective(nn.Module):
     """
 
     config_cls: ClassVar[type]
+    summary: ClassVar[str] = ""  # one line for `wordsight train --list`
+    # a pipeline folder this run extends (e.g. a style encoder added to a trained generator's pipeline)
+    base_pipeline: Any = None
     phases: ClassVar[tuple[Phase, ...]] = (Phase("d", "d_step", "d"), Phase("g", "g_step", "g"))
 
     @classmethod
@@ -76,6 +79,10 @@ class GANObjective(nn.Module):
     def conditions(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         """The part of a batch the generator is conditioned on (kept fixed for the sample grid)."""
         raise NotImplementedError
+
+    def pipeline_parts(self, ema: nn.Module) -> dict[str, nn.Module]:
+        """The trained modules a pipeline folder holds, by folder name (default: the EMA generator)."""
+        return {"generator": ema}
 
     def end_step(self) -> None:
         """Called after every training step, and between the repetitions of a phase that

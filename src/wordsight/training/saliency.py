@@ -30,7 +30,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 from torch import nn
@@ -40,13 +40,14 @@ from ..hub import save_pretrained, save_weights, state_dict_for_save
 from ..losses.saliency_objectives import SALICONObjective, SalGANObjective, TextSalGANObjective
 from ..metrics.saliency import cc, kld
 from ..models.salgan import SalGANDiscriminator, SalGANGenerator
+from ..models.saliency import predict_maps, save_saliency_folder
 from ..models.salicon import SALICON
 from ..models.text_salgan import TextSalGANDiscriminator, TextSalGANGenerator
 from ..models.vgg import default_vgg16_path
-from ..pipelines.saliency import predict_maps
 from ..utils.checks import InputError
 from ..utils.images import heatmap_overlay, make_grid, tensor_to_pil
 from ..utils.io import atomic_dir, atomic_path, atomic_write_json
+from ..utils.registry import Registry
 from .checkpoint import list_checkpoints, load_module_weights, load_state, prune_checkpoints, save_state
 from .data import mix_seed
 from .rundir import MetricsLogger, make_run_dir, resolve_resume, truncate_metrics
@@ -54,14 +55,10 @@ from .saliency_data import SaliencyDataConfig, SaliencyTensors
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SALIENCY_SYSTEMS", "SaliencyTrainConfig", "SaliencyTrainResult", "build_networks", "train_saliency"]
+__all__ = ["SALIENCY_SYSTEMS", "SaliencySystem", "SaliencyTrainConfig", "SaliencyTrainResult", "build_networks",
+           "train_saliency"]
 
-SALIENCY_SYSTEMS = ("salicon", "salgan", "text-salgan")
 OPTIMIZERS = ("adam", "adagrad", "sgd")
-
-# Published optimiser settings (REFERENCE-NOTES): SALICON SGD 1e-6, momentum 0.9, weight decay 5e-4;
-# SalGAN AdaGrad 3e-4; seed 000 builds on the CLIP-SalGAN code, which uses Adam.
-_DEFAULT_OPTIMIZER = {"salicon": ("sgd", 1e-6), "salgan": ("adagrad", 3e-4), "text-salgan": ("adam", 1e-4)}
 
 
 @dataclass
@@ -115,26 +112,46 @@ def _checked_kwargs(cls: type, values: dict, what: str, reserved: tuple[str, ...
 
 def check_config(cfg: SaliencyTrainConfig) -> None:
     if cfg.system not in SALIENCY_SYSTEMS:
-        raise ConfigError(f"system must be one of {SALIENCY_SYSTEMS}, got {cfg.system!r}")
+        raise ConfigError(f"system must be one of {SALIENCY_SYSTEMS.names()}, got {cfg.system!r}")
     if cfg.optimizer is not None and cfg.optimizer not in OPTIMIZERS:
         raise ConfigError(f"optimizer must be one of {OPTIMIZERS}, got {cfg.optimizer!r}")
     for name in ("batch_size", "epochs", "log_every", "checkpoint_every", "keep_last"):
         if getattr(cfg, name) < 1:
             raise ConfigError(f"{name} must be >= 1, got {getattr(cfg, name)}")
-    gen_cls, disc_cls, obj_cls = _SYSTEM_CLASSES[cfg.system]
-    _checked_kwargs(gen_cls, cfg.model, "model", ("text_dim", "fine_size", "coarse_size"))
-    if disc_cls is not None:
-        _checked_kwargs(disc_cls, cfg.discriminator, "discriminator", ("text_dim", "input_size"))
+    system = SALIENCY_SYSTEMS.get(cfg.system)
+    _checked_kwargs(system.generator, cfg.model, "model", ("text_dim", "fine_size", "coarse_size"))
+    if system.discriminator is not None:
+        _checked_kwargs(system.discriminator, cfg.discriminator, "discriminator", ("text_dim", "input_size"))
     elif cfg.discriminator:
         raise ConfigError(f"{cfg.system} has no discriminator; remove the discriminator options")
-    _checked_kwargs(obj_cls, cfg.objective, "objective", ("model", "generator", "discriminator"))
+    _checked_kwargs(system.objective, cfg.objective, "objective", _OBJECTIVE_RESERVED)
 
 
-_SYSTEM_CLASSES = {
-    "salicon": (SALICON, None, SALICONObjective),
-    "salgan": (SalGANGenerator, SalGANDiscriminator, SalGANObjective),
-    "text-salgan": (TextSalGANGenerator, TextSalGANDiscriminator, TextSalGANObjective),
-}
+# objective init arguments the loop passes itself (the networks), not options of the config
+_OBJECTIVE_RESERVED = ("model", "generator", "discriminator")
+NetworkBuilder = Callable[[SaliencyTrainConfig, dict, Optional[int]], tuple[nn.Module, Optional[nn.Module]]]
+
+
+@dataclass(frozen=True)
+class SaliencySystem:
+    """What a saliency system is made of, registered by name in :data:`SALIENCY_SYSTEMS` (the loop reads
+    nothing else, so a new system is one ``SALIENCY_SYSTEMS.register(name, SaliencySystem(...))``).
+
+    ``build(cfg, model_kwargs, text_dim) -> (generator, discriminator or None)`` builds the networks from
+    the config (``model_kwargs``: ``cfg.model`` after the loop's defaults); the objective is called as
+    ``objective(generator, **cfg.objective)``, or ``objective(generator, discriminator, **cfg.objective)``
+    when there is a discriminator. ``optimizer``: the published (name, learning rate).
+    """
+
+    generator: type[nn.Module]
+    discriminator: Optional[type[nn.Module]]
+    objective: type
+    build: NetworkBuilder
+    optimizer: tuple[str, float]
+    uses_text: bool = False  # the data carry sentence vectors (a text encoder is built for the run)
+
+
+SALIENCY_SYSTEMS: Registry[SaliencySystem] = Registry("saliency system")
 
 
 def _vgg_init(model: nn.Module, cfg: SaliencyTrainConfig) -> None:
@@ -160,35 +177,53 @@ def build_networks(cfg: SaliencyTrainConfig, text_dim: Optional[int] = None) -> 
     model_kwargs = dict(cfg.model)
     if cfg.random_init and "frozen_blocks" not in model_kwargs:
         model_kwargs["frozen_blocks"] = 0  # frozen random features cannot learn anything
-    if cfg.system == "salicon":
-        kwargs = {"fine_size": (h, w), "coarse_size": (h // 2, w // 2), **model_kwargs}
-        gen = SALICON(**_checked_kwargs(SALICON, kwargs, "model"))
-        disc = None
-    elif cfg.system == "salgan":
-        gen = SalGANGenerator(**_checked_kwargs(SalGANGenerator, model_kwargs, "model"))
-        dkw = _checked_kwargs(SalGANDiscriminator, cfg.discriminator, "discriminator", ("input_size",))
-        disc = SalGANDiscriminator(input_size=(h, w), **dkw)
-    else:
-        if text_dim is None:
-            raise InputError("text-salgan needs the text embedding size (text_dim)")
-        gkw = _checked_kwargs(TextSalGANGenerator, model_kwargs, "model", ("text_dim",))
-        gen = TextSalGANGenerator(text_dim=text_dim, **gkw)
-        dkw = _checked_kwargs(TextSalGANDiscriminator, cfg.discriminator, "discriminator", ("text_dim", "input_size"))
-        dkw.setdefault("arch", gen.arch)
-        disc = TextSalGANDiscriminator(text_dim=text_dim, input_size=(h, w), **dkw)
+    gen, disc = SALIENCY_SYSTEMS.get(cfg.system).build(cfg, model_kwargs, text_dim)
     _vgg_init(gen, cfg)
     return gen, disc
 
 
 def build_objective(cfg: SaliencyTrainConfig, gen: nn.Module, disc: Optional[nn.Module]):
-    if cfg.system == "salicon":
-        return SALICONObjective(gen, **_checked_kwargs(SALICONObjective, cfg.objective, "objective", ("model",)))
-    cls = SalGANObjective if cfg.system == "salgan" else TextSalGANObjective
-    return cls(gen, disc, **_checked_kwargs(cls, cfg.objective, "objective", ("generator", "discriminator")))
+    cls = SALIENCY_SYSTEMS.get(cfg.system).objective
+    options = _checked_kwargs(cls, cfg.objective, "objective", _OBJECTIVE_RESERVED)
+    return cls(gen, **options) if disc is None else cls(gen, disc, **options)
+
+
+# ---------------------------------------------------------------------------- the systems
+def _salicon_networks(cfg: SaliencyTrainConfig, model_kwargs: dict, text_dim: Optional[int]):
+    h, w = cfg.input_size
+    kwargs = {"fine_size": (h, w), "coarse_size": (h // 2, w // 2), **model_kwargs}
+    return SALICON(**_checked_kwargs(SALICON, kwargs, "model")), None
+
+
+def _salgan_networks(cfg: SaliencyTrainConfig, model_kwargs: dict, text_dim: Optional[int]):
+    h, w = cfg.input_size
+    gen = SalGANGenerator(**_checked_kwargs(SalGANGenerator, model_kwargs, "model"))
+    dkw = _checked_kwargs(SalGANDiscriminator, cfg.discriminator, "discriminator", ("input_size",))
+    return gen, SalGANDiscriminator(input_size=(h, w), **dkw)
+
+
+def _text_salgan_networks(cfg: SaliencyTrainConfig, model_kwargs: dict, text_dim: Optional[int]):
+    if text_dim is None:
+        raise InputError("text-salgan needs the text embedding size (text_dim)")
+    h, w = cfg.input_size
+    gkw = _checked_kwargs(TextSalGANGenerator, model_kwargs, "model", ("text_dim",))
+    gen = TextSalGANGenerator(text_dim=text_dim, **gkw)
+    dkw = _checked_kwargs(TextSalGANDiscriminator, cfg.discriminator, "discriminator", ("text_dim", "input_size"))
+    dkw.setdefault("arch", gen.arch)
+    return gen, TextSalGANDiscriminator(text_dim=text_dim, input_size=(h, w), **dkw)
+
+
+# Published optimiser settings (REFERENCE-NOTES): SALICON SGD 1e-6, momentum 0.9, weight decay 5e-4;
+# SalGAN AdaGrad 3e-4; seed 000 builds on the CLIP-SalGAN code, which uses Adam.
+SALIENCY_SYSTEMS.register("salicon", SaliencySystem(SALICON, None, SALICONObjective, _salicon_networks, ("sgd", 1e-6)))
+SALIENCY_SYSTEMS.register("salgan", SaliencySystem(SalGANGenerator, SalGANDiscriminator, SalGANObjective, _salgan_networks,
+                                                   ("adagrad", 3e-4)))
+SALIENCY_SYSTEMS.register("text-salgan", SaliencySystem(TextSalGANGenerator, TextSalGANDiscriminator, TextSalGANObjective,
+                                                        _text_salgan_networks, ("adam", 1e-4), uses_text=True))
 
 
 def _optimizer(cfg: SaliencyTrainConfig, module: nn.Module, lr: float) -> torch.optim.Optimizer:
-    name = cfg.optimizer or _DEFAULT_OPTIMIZER[cfg.system][0]
+    name = cfg.optimizer or SALIENCY_SYSTEMS.get(cfg.system).optimizer[0]
     params = [p for p in module.parameters() if p.requires_grad]
     if name == "adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=cfg.weight_decay)
@@ -296,7 +331,7 @@ def train_saliency(
 ) -> SaliencyTrainResult:
     """Train ``cfg.system`` on ``train_data``; ``resume`` = "latest" or a run/checkpoint folder."""
     check_config(cfg)
-    if (train_data.text is None) != (cfg.system != "text-salgan"):
+    if (train_data.text is None) == SALIENCY_SYSTEMS.get(cfg.system).uses_text:
         raise InputError(f"{cfg.system}: training data {'lacks' if train_data.text is None else 'has'} text embeddings")
     if tuple(train_data.images.shape[-2:]) != tuple(cfg.input_size):
         raise InputError(f"training images are {tuple(train_data.images.shape[-2:])}, config input_size {cfg.input_size}")
@@ -304,7 +339,7 @@ def train_saliency(
     text_dim = train_data.text.shape[1] if train_data.text is not None else None
     gen, disc = build_networks(cfg, text_dim)
     objective = build_objective(cfg, gen, disc)
-    lr = cfg.lr if cfg.lr is not None else _DEFAULT_OPTIMIZER[cfg.system][1]
+    lr = cfg.lr if cfg.lr is not None else SALIENCY_SYSTEMS.get(cfg.system).optimizer[1]
     optims = {"g": _optimizer(cfg, gen, lr)}
     if disc is not None:
         optims["d"] = _optimizer(cfg, disc, cfg.lr_d if cfg.lr_d is not None else lr)
@@ -378,8 +413,8 @@ def _checkpoint(cfg, nets, optims, val, run_dir, logger, step) -> None:
 
 # ---------------------------------------------------------------------------- from a data spec
 def build_text_encoder_for(cfg: SaliencyTrainConfig):
-    """The frozen sentence encoder of a text-salgan run (None for the other systems)."""
-    if cfg.system != "text-salgan":
+    """The frozen sentence encoder of a run of a text-guided system (None for the other systems)."""
+    if not SALIENCY_SYSTEMS.get(cfg.system).uses_text:
         return None
     from ..text import build_text_encoder
 
@@ -389,7 +424,7 @@ def build_text_encoder_for(cfg: SaliencyTrainConfig):
 
 def load_tensors(cfg: SaliencyTrainConfig, data_spec: str, split: str, encoder=None) -> SaliencyTensors:
     """Records of ``split`` of ``data_spec`` as tensors at ``cfg.input_size`` (texts encoded if needed)."""
-    from ..pipelines.saliency import encode_texts
+    from ..data.saliency_transforms import encode_texts
     from .saliency_data import open_saliency_records, records_to_tensors
 
     records = open_saliency_records(data_spec, split, cfg.data)
@@ -403,16 +438,15 @@ def train_from_spec(
 ) -> tuple[SaliencyTrainResult, Path]:
     """Load the data named by ``data_spec``, train, and save a ready pipeline in ``<run>/pipeline/``.
 
-    Returns the training result and the pipeline folder (``Saliency.from_pretrained`` loads it).
+    Returns the training result and the pipeline folder (``Saliency.from_pretrained`` loads it; the
+    folder is written by ``models.saliency.save_saliency_folder``, as ``Saliency.save_pretrained`` does).
     """
-    from ..pipelines.saliency import Saliency
-
     check_config(cfg)
     encoder = text_encoder if text_encoder is not None else build_text_encoder_for(cfg)
     train_data = load_tensors(cfg, data_spec, "train", encoder)
     val_data = load_tensors(cfg, data_spec, "test", encoder)
     result = train_saliency(cfg, train_data, root, resume, val_data, desc or f"{cfg.system}-{data_spec.split(':')[0]}")
     spec = {"name": cfg.text_encoder, "options": {}} if encoder is not None else None
-    pipe = Saliency(result.generator, cfg.input_size, encoder, spec)
-    folder = pipe.save_pretrained(result.run_dir / "pipeline", extra={"trained_on": data_spec, "step": result.step})
+    folder = save_saliency_folder(result.generator, cfg.input_size, result.run_dir / "pipeline", spec,
+                                  extra={"trained_on": data_spec, "step": result.step})
     return result, folder

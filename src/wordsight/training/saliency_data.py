@@ -20,14 +20,14 @@ import torch
 import torch.nn.functional as F
 
 from ..data.records import SALIENCY_CATEGORIES, SaliencyRecord
+from ..data.saliency_transforms import check_record, image_tensor, points_to_binary
 from ..metrics.saliency import fixation_density
-from ..pipelines.saliency import image_tensor
-from ..pipelines.saliency_evaluation import check_record, points_to_binary
 from ..utils.checks import InputError
 
 __all__ = ["DATA_KINDS", "SaliencyDataConfig", "SaliencyTensors", "open_saliency_records", "records_to_tensors"]
 
 DATA_KINDS = ("synthetic", "osie", "folder", "sjtu-tis", "manifest")
+DATA_FORMS = ("synthetic", "osie:PATH", "folder:PATH", "sjtu-tis:PATH", "manifest:PATH")  # parsed by sources.parse_data_spec
 TEXT_GUIDED_CATEGORIES = ["none", "salient", "nonsalient", "general"]  # seed 000, Table II
 
 
@@ -68,12 +68,11 @@ def open_saliency_records(spec: str, split: str = "train", cfg: Optional[Salienc
     """Load the records of ``split`` ("train", "test" or "all") of the data named by ``spec``."""
     from .. import data as D
 
+    from .sources import parse_data_spec
+
     cfg = cfg or SaliencyDataConfig()
-    kind, _, path = spec.partition(":")
-    if kind not in DATA_KINDS:
-        raise InputError(f"unknown saliency data {spec!r}; use one of: synthetic, osie:PATH, folder:PATH, sjtu-tis:PATH, manifest:PATH")
-    if kind != "synthetic" and not path:
-        raise InputError(f"--data {kind} needs a path: {kind}:PATH")
+    parsed = parse_data_spec(spec, DATA_FORMS, what="saliency data")
+    kind, path = parsed.kind, parsed.path
     if kind == "synthetic":
         records = _synthetic(cfg, split)
     elif kind == "osie":

@@ -91,9 +91,19 @@ def minilm_encoder(cache_dir: str | os.PathLike | None = None):
     return MiniLMEncoder(cache_dir=cache_dir if cache_dir is not None else default_cache_dir())
 
 
-def synthetic_world_from_model_cfg(model: dict, seed: int, data: dict | None = None) -> SyntheticWorld:
-    data = dict(data or {})
-    return SyntheticWorld(WorldConfig(seed=seed, image_size=int(model.get("image_size", 64)), **data))
+def synthetic_world_from_model_cfg(model: dict, seed: int, data: Any = None) -> SyntheticWorld:
+    """The training world of a run: ``data`` is its ``DataConfig`` (or a mapping of one: ``data:`` of a
+    saved config.yaml), or only its ``data.synthetic`` section (a ``SyntheticDataConfig`` or mapping)."""
+    import dataclasses
+
+    from ..config import _from_dict
+    from .config import DataConfig, SyntheticDataConfig
+
+    if isinstance(data, dict):
+        full = {f.name for f in dataclasses.fields(DataConfig)} & set(data)
+        data = _from_dict(DataConfig, data, "data") if full else _from_dict(SyntheticDataConfig, data, "data.synthetic")
+    options = data.synthetic if isinstance(data, DataConfig) else data if data is not None else SyntheticDataConfig()
+    return SyntheticWorld(WorldConfig(seed=seed, image_size=int(model.get("image_size", 64)), split="train", **options.world_options()))
 
 
 class CaptionedImageTrainingData(_FittedArtifacts, torch.utils.data.Dataset):
@@ -138,50 +148,10 @@ class CaptionedImageTrainingData(_FittedArtifacts, torch.utils.data.Dataset):
 
 
 def build_training_data(spec: str, cfg: Any, progress: bool = True) -> torch.utils.data.Dataset:
-    """``synthetic`` or ``<layout>:PATH`` (cub, oxford, coco, folder, or any registered caption layout).
+    """Alias of :func:`wordsight.training.sources.build_data` (the training data of a ``--data`` spec)."""
+    from .sources import build_data
 
-    Text options under ``data:``: ``text_encoder`` ``minilm`` (default) or ``bilstm`` (a frozen DAMSM text
-    encoder from ``text_encoder_path``, a ``train damsm`` output folder or its ``text_encoder/``, as the
-    official DF-GAN uses), and ``sentence_whitening: k`` (see :func:`_maybe_whiten`).
-    """
-    data_opts = dict(getattr(cfg, "data", {}) or {})
-    encoder_name = data_opts.pop("text_encoder", "minilm")
-    encoder_path = data_opts.pop("text_encoder_path", None)
-    whiten_dim = int(data_opts.pop("sentence_whitening", 0) or 0)
-    encoder = frozen_text_encoder(encoder_name, encoder_path)
-    _check_sentence_dim(encoder, whiten_dim, cfg)
-    size = int(cfg.model.get("image_size", 64))
-    if spec == "synthetic":
-        num_scenes = int(data_opts.pop("num_scenes", 2000))
-        hard = _hard_negative_attributes(data_opts.pop("hard_negatives", None))
-        world = SyntheticWorld(WorldConfig(seed=cfg.seed, image_size=size, **data_opts))
-        dataset = SyntheticCaptionData(world, num_scenes, encoder, progress=progress, hard_negatives=hard)
-    else:
-        if data_opts.get("hard_negatives"):
-            raise ConfigError("data.hard_negatives needs --data synthetic (it edits the world's captions)")
-        data_opts.pop("hard_negatives", None)
-        if ":" not in spec:
-            raise InputError(f"--data must be 'synthetic' or LAYOUT:PATH (cub:, oxford:, coco:, folder:), got {spec!r}")
-        layout, path = spec.split(":", 1)
-        from ..data.layouts import open_layout
-
-        opened = open_layout(path, layout=layout, split=data_opts.pop("split", None), **data_opts)
-        dataset = CaptionedImageTrainingData(opened, encoder, size, progress=progress)
-    dataset.text_encoder, dataset.encoder_spec = encoder, {"name": encoder_name}
-    return _maybe_whiten(dataset, whiten_dim)
-
-
-def _hard_negative_attributes(value: Any) -> tuple[str, ...] | None:
-    """``data.hard_negatives``: false/None (off), true (colour, shape and size) or a list of them."""
-    if value is None or value is False:
-        return None
-    if value is True:
-        return ATTRIBUTES
-    values = [value] if isinstance(value, str) else list(value)
-    bad = [v for v in values if v not in ATTRIBUTES]
-    if bad or not values:
-        raise ConfigError(f"data.hard_negatives must be true, false or a list of {list(ATTRIBUTES)}, got {value!r}")
-    return tuple(values)
+    return build_data(spec, cfg, progress=progress)
 
 
 def frozen_text_encoder(name: str, path: str | os.PathLike | None = None):
@@ -194,15 +164,9 @@ def frozen_text_encoder(name: str, path: str | os.PathLike | None = None):
     if name == "bilstm":
         if path is None:
             raise ConfigError("data.text_encoder=bilstm needs data.text_encoder_path=<folder written by 'wordsight train damsm'>")
-        from ..hub import from_pretrained
-        from .damsm import TEXT_ENCODER_DIR, damsm_part_folder
+        from ..models.damsm import TEXT_ENCODER_DIR, load_damsm_part
 
-        folder = damsm_part_folder(path, TEXT_ENCODER_DIR)
-        if not folder.exists():
-            raise InputError(f"DAMSM text encoder folder not found: {folder} (train one with 'wordsight train damsm')")
-        encoder = from_pretrained(folder).eval()
-        encoder.requires_grad_(False)
-        return encoder
+        return load_damsm_part(path, TEXT_ENCODER_DIR, what="data.text_encoder_path")
     raise ConfigError(f"data.text_encoder must be 'minilm' or 'bilstm', got {name!r}")
 
 

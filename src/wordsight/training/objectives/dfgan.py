@@ -35,13 +35,12 @@ import torch
 from torch import nn
 
 from ...config import ConfigError
-from ...hub import CONFIG_NAME, from_pretrained
 from ...losses.adversarial import hinge_d_fake, hinge_d_real, hinge_g, ma_gp, mismatched
 from ...losses.damsm import GAMMA3, sentence_hard_negative_loss, sentence_loss
+from ...models.damsm import IMAGE_ENCODER_DIR, load_damsm_part
 from ...models.dfgan import DFDiscriminator, DFGenerator, truncated_noise
 from ...utils.checks import InputError, check_shape
 from ..config import OptimizerConfig
-from ..damsm import IMAGE_ENCODER_DIR, damsm_part_folder
 from ..objective import SYSTEMS, GANObjective
 
 
@@ -83,14 +82,10 @@ class DFGANConfig:
 def load_frozen_damsm_image_encoder(path: str | Path, embed_dim: int) -> nn.Module:
     """The DAMSM image encoder of a ``wordsight train damsm`` folder (``path`` or ``path/image_encoder``), in
     eval mode with gradients off; its multimodal size must be ``embed_dim`` (the sentence vectors' size)."""
-    folder = damsm_part_folder(path, IMAGE_ENCODER_DIR)
-    if not (folder / CONFIG_NAME).exists():
-        raise ConfigError(f"model.damsm_path: no DAMSM image encoder at {path} (expected {CONFIG_NAME} there or in "
-                          f"its image_encoder/; write one with 'wordsight train damsm --out {path}')")
-    encoder = from_pretrained(folder).eval().requires_grad_(False)
+    encoder = load_damsm_part(path, IMAGE_ENCODER_DIR, what="model.damsm_path", error=ConfigError)
     got = getattr(encoder, "embed_dim", None)
     if got != embed_dim:
-        raise ConfigError(f"model.damsm_path: the image encoder at {folder} embeds into {got} dimensions, but the "
+        raise ConfigError(f"model.damsm_path: the image encoder at {path} embeds into {got} dimensions, but the "
                           f"sentence vectors have {embed_dim} (model.sentence_dim); condition on the same DAMSM's text encoder")
     return encoder
 
@@ -112,6 +107,7 @@ class DFGANObjective(GANObjective):
     """DF-GAN's losses over batches {"images": [B, 3, S, S] in [-1, 1], "sentence": [B, Ds] float}."""
 
     config_cls = DFGANConfig
+    summary = "DF-GAN (Tao et al. 2022): one-stage generator with deep text-image fusion, MA-GP"
 
     def __init__(self, G: DFGenerator, D: DFDiscriminator, cfg: DFGANConfig):
         super().__init__()
