@@ -1,0 +1,115 @@
+import torch
+import torch.nn.functional as F
+
+import wordsight.training.objectives.gan_int_cls as gic
+from wordsight.hub import save_pretrained
+from wordsight.models.gan_int_cls import GANINTCLSGenerator
+from wordsight.training import SYSTEMS, TrainConfig, build_objective
+from wordsight.training.data import RandomCaptionData
+from wordsight.training.loop import train
+
+TINY = {"ngf": 4, "ndf": 4, "z_dim": 8, "sentence_dim": 6, "text_dim": 5, "image_size": 16}
+
+
+def _batch(b=4):
+    torch.manual_seed(1)
+    return {"images": torch.rand(b, 3, 16, 16) * 2 - 1, "sentence": torch.randn(b, 6)}
+
+
+def test_registered():
+    assert SYSTEMS.get("gan-int-cls") is gic.GANINTCLSObjective
+    assert SYSTEMS.get("gan-int-cls-style") is gic.StyleEncoderObjective
+
+
+def test_three_d_terms_on_a_hand_made_batch():
+    # logits chosen by hand: s_r = 2, s_w = -1, s_f = 0.5; Algorithm 1 with log sigmoid
+    s_r, s_w, s_f = torch.tensor([2.0]), torch.tensor([-1.0]), torch.tensor([0.5])
+    out = gic.gan_cls_discriminator_loss(s_r, s_w, s_f, cls_weight=0.5)
+    sig = torch.sigmoid
+    expected = -torch.log(sig(s_r)) - 0.5 * torch.log(1 - sig(s_w)) - 0.5 * torch.log(1 - sig(s_f))
+    assert torch.allclose(out["loss"], expected.squeeze())
+    assert torch.allclose(out["d_wrong"], -torch.log(1 - sig(s_w)).squeeze())
+
+
+def test_d_step_scores_real_right_real_wrong_and_fake():
+    torch.manual_seed(0)
+    obj = build_objective("gan-int-cls", TINY)
+    batch = _batch()
+    seen = []
+    orig = obj.D.logits
+    obj.D.logits = lambda f, s: (seen.append(s.detach().clone()), orig(f, s))[1]
+    out = obj.d_step(batch)
+    right, wrong, fake = seen
+    assert torch.equal(right, batch["sentence"])
+    assert torch.equal(wrong, torch.roll(batch["sentence"], -1, 0))  # each image with its neighbour's text
+    assert torch.equal(fake, batch["sentence"])
+    assert torch.allclose(out["loss"], out["d_real"] + 0.5 * out["d_wrong"] + 0.5 * out["d_fake"])
+
+
+def test_interpolated_batch_enters_the_g_loss():
+    torch.manual_seed(0)
+    obj = build_objective("gan-int-cls", TINY)
+    batch = _batch()
+    obj.d_step(batch)
+    fakes, texts = obj._fakes[0]
+    assert fakes.shape[0] == 6  # 4 right + ceil(4 / 2) interpolated
+    mid = 0.5 * batch["sentence"][:2] + 0.5 * torch.roll(batch["sentence"], -1, 0)[:2]
+    assert torch.allclose(texts[4:], mid)
+    out = obj.g_step(batch)
+    assert torch.allclose(out["loss"], out["g_adversarial"] + out["g_interp"])
+    with torch.no_grad():
+        logits = obj.D(fakes, texts)
+    assert torch.allclose(out["g_interp"], F.softplus(-logits[4:]).mean(), atol=1e-6)
+    out["loss"].backward()
+    assert all(p.grad is None for p in obj.D.parameters())  # G's loss does not train D
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in obj.G.parameters())
+    plain = build_objective("gan-int-cls", {**TINY, "interp_weight": 0.0})
+    plain.d_step(batch)
+    assert plain._fakes[0][0].shape[0] == 4 and set(plain.g_step(batch)) == {"loss"}
+
+
+def test_hard_negatives_average_the_wrong_text_terms():
+    torch.manual_seed(0)
+    obj = build_objective("gan-int-cls", TINY)
+    batch = {**_batch(), "mismatch_sentence": torch.randn(4, 6)}
+    out = obj.d_step(batch)
+    assert "d_hard_wrong" in out
+    assert torch.allclose(out["loss"], out["d_real"] + 0.5 * out["d_wrong"] + 0.5 * out["d_fake"], atol=1e-6)
+
+
+def _tiny_cfg(system, model, steps, **kw):
+    return TrainConfig(system=system, model=model, steps=steps, batch_size=8, log_every=5, sample_every=1000,
+                       checkpoint_every=1000, num_samples=4, tensorboard=False, progress=False, mixed_precision="no",
+                       ema_decay=0.0, **kw)
+
+
+def test_style_encoder_inverts_a_fixed_generator_better_than_chance(tmp_path):
+    torch.manual_seed(0)
+    G = GANINTCLSGenerator(ngf=8, z_dim=8, sentence_dim=6, image_size=16).eval()
+    for m in G.modules():  # DCGAN's N(0, 0.02) init makes near-constant images; a trained G is not like that
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
+            torch.nn.init.kaiming_normal_(m.weight)
+    save_pretrained(G, tmp_path / "gen" / "generator")  # a pipeline-like folder
+    data = RandomCaptionData(num_samples=64, image_size=16, sentence_dim=6, seed=0)
+    cfg = _tiny_cfg("gan-int-cls-style", {"generator": str(tmp_path / "gen"), "nf": 8}, steps=150,
+                    optimizers={"s": {"lr": 1e-3}})
+    result = train(cfg, data=data, run_dir=tmp_path / "runs")
+    S = result.ema.eval()
+    gen = torch.Generator().manual_seed(123)  # held-out noise
+    z = torch.randn(256, 8, generator=gen)
+    with torch.no_grad():
+        err = (S(G(z, torch.randn(256, 6, generator=gen))) - z).pow(2).sum(1).mean()
+    chance = z.pow(2).sum(1).mean()  # predicting 0, the best constant guess
+    assert err < 0.6 * chance, (float(err), float(chance))
+    assert result.objective.base_pipeline == tmp_path / "gen"
+    assert set(result.objective.pipeline_parts(S)) == {"style_encoder"}
+
+
+def test_a_few_training_steps_and_exact_resume(tmp_path):
+    data = RandomCaptionData(num_samples=32, image_size=16, sentence_dim=6, seed=0)
+    full = train(_tiny_cfg("gan-int-cls", TINY, 4, deterministic=True), data=data, run_dir=tmp_path / "a")
+    train(_tiny_cfg("gan-int-cls", TINY, 2, deterministic=True), data=data, run_dir=tmp_path / "b")
+    resumed = train(_tiny_cfg("gan-int-cls", TINY, 4, deterministic=True), data=data, run_dir=tmp_path / "b", resume="latest")
+    assert resumed.step == 4
+    for k, v in full.objective.G.state_dict().items():
+        assert torch.equal(v, resumed.objective.G.state_dict()[k]), k
