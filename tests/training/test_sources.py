@@ -63,10 +63,14 @@ def test_random_data_is_used_only_when_asked_for():
 
 # ---------------------------------------------------------------------------- the typed data config
 def test_shipped_configs_declare_their_data_source():
-    sources = {name: load_config(TrainConfig, name).data.source
-               for name in ("dfgan_synthetic", "dfgan_synthetic_damsm", "dfgan_cub", "dfgan_oxford", "dfgan_coco")}
-    assert sources == {"dfgan_synthetic": "synthetic", "dfgan_synthetic_damsm": "synthetic", "dfgan_cub": "cub",
-                       "dfgan_oxford": "oxford", "dfgan_coco": "coco"}
+    from wordsight.config import CONFIG_DIR, read_yaml
+
+    names = [p.stem for p in sorted(CONFIG_DIR.glob("*.yaml")) if read_yaml(p).get("system") not in launch.SALIENCY_SYSTEMS]
+    assert {"dfgan_synthetic", "dfgan_synthetic_damsm", "dfgan_cub", "dfgan_oxford", "dfgan_coco"} <= set(names)
+    for name in names:  # every GAN config names its source, the one in its file name (dfgan_cub: cub)
+        assert "source" in read_yaml(CONFIG_DIR / f"{name}.yaml")["data"], name
+        expected = next(s for s in ("synthetic", "cub", "oxford", "coco") if s in name.split("_"))
+        assert load_config(TrainConfig, name).data.source == expected, name
     assert load_config(TrainConfig, "dfgan_cub").data.captions.captions_per_image == 10
     syn = load_config(TrainConfig, "dfgan_synthetic").data
     assert (syn.synthetic.min_objects, syn.synthetic.max_objects, syn.sentence_whitening) == (1, 1, 64)

@@ -12,6 +12,9 @@ KEY_ORACLE_ACC_MEAN = "oracle_acc_mean"
 KEY_ORACLE_ACC_JOINT = "oracle_acc_joint"
 KEY_ORACLE_HELDOUT_ACC_MEAN = "oracle_heldout_acc_mean"
 KEY_ORACLE_HELDOUT_ACC_JOINT = "oracle_heldout_acc_joint"
+KEY_ORACLE_FID = "oracle_fid"  # FID over the oracle's features (its own scale, not Inception's)
+KEY_ORACLE_KID_MEAN = "oracle_kid_mean"
+KEY_ORACLE_KID_STD = "oracle_kid_std"
 
 
 def oracle_attribute_key(attribute: str, held_out: bool = False) -> str:
