@@ -16,8 +16,9 @@ from pathlib import Path
 
 import torch
 
-from wordsight.cli.quickstart import evaluation_captions, oracle_accuracy
+from wordsight.metrics.generation.oracle import evaluation_captions
 from wordsight.data.synthetic import SyntheticWorld, WorldConfig
+from wordsight.pipelines.evaluation import oracle_accuracy
 from wordsight.pipelines.text_to_image import TextToImage
 from wordsight.utils.images import captioned_grid, tensor_to_pil
 

@@ -65,7 +65,8 @@ def plot_curve(rows: list[dict], path: Path, title: str) -> None:
 
 
 def main() -> int:
-    from wordsight.cli.quickstart import evaluation_captions, oracle_accuracy
+    from wordsight.metrics.generation.oracle import evaluation_captions
+    from wordsight.pipelines.evaluation import oracle_accuracy
     from wordsight.pipelines.text_to_image import SHIPPED_DIR
     from wordsight.training.checkpoint import list_checkpoints
 

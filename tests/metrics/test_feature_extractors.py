@@ -50,7 +50,7 @@ def test_inception_is_built_from_the_given_path_without_downloading(random_incep
         options=GenerationMetricOptions(batch_size=4, isc_splits=2),
     )
     assert math.isfinite(out["fid"]) and out["fid"] >= 0
-    assert math.isfinite(out["is_mean"]) and out["is_mean"] >= 1.0
+    assert math.isfinite(out["is_mean"]) and out["is_mean"] >= 1.0 - 1e-9  # IS >= 1 up to float rounding (random weights)
 
 
 def test_module_extractor_does_not_modify_the_callers_module(tiny_net_cls, make_images):

@@ -4,7 +4,8 @@ import numpy as np
 import torch
 
 from wordsight.data.synthetic import SyntheticWorld, WorldConfig
-from wordsight.pipelines.oracle import load_oracle, score_against_captions, summarize_scores
+from wordsight.metrics.generation.oracle import score_against_captions, summarize_scores
+from wordsight.models.oracle import load_oracle
 from wordsight.training.oracle import evaluate_oracle
 from wordsight.utils.images import pil_to_tensor
 

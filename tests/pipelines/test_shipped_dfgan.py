@@ -30,7 +30,8 @@ def test_shipped_pipeline_generates_64px_images(shipped):
 
 
 def test_shipped_model_keeps_its_recorded_oracle_accuracy(shipped):
-    from wordsight.cli.quickstart import evaluation_captions, oracle_accuracy
+    from wordsight.metrics.generation.oracle import evaluation_captions
+    from wordsight.pipelines.evaluation import oracle_accuracy
 
     # 64 fresh captions per split from another seed than the export's 256 (seed 1234)
     acc = oracle_accuracy(shipped, evaluation_captions(64, seed=77), seed=5)

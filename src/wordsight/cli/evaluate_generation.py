@@ -39,10 +39,10 @@ def evaluate_generation_cmd(
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
     """Generate from a split's captions and measure the images; writes metrics.json, metrics.md, samples.png."""
-    from ..pipelines.evaluation import evaluate_text_to_image, split_metric_names
+    from ..pipelines.evaluation import check_metric_names, evaluate_text_to_image
     from ..pipelines.text_to_image import TextToImage
 
-    split_metric_names(metrics)  # a misspelled metric fails before the model is loaded
+    check_metric_names(metrics)  # a misspelled metric fails before the model is loaded
     pipe = TextToImage.from_pretrained(None if model == "shipped" else model)
     report = evaluate_text_to_image(
         pipe, data, metrics, n, split=split, inception_weights=inception_weights, damsm=damsm, clip=clip_weights,

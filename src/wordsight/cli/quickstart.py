@@ -5,7 +5,9 @@ Writes ``runs/quickstart/``:
 - ``shipped/``: images from the shipped DF-GAN for a few captions (held-out ones included) and its
   oracle accuracy table;
 - ``train/<run>/``: a fresh DF-GAN run (64 px, MiniLM) for a fixed time budget, with sample grids over
-  time, loss curves, ``oracle_accuracy.png`` (accuracy over time) and the run's metrics;
+  time, loss curves, the oracle metric measured during training (``metric-oracle.jsonl``, every
+  budget/``--evaluations`` minutes of training and at the end), ``oracle_accuracy.png`` drawn from it and
+  the run's metrics;
 - ``report.md`` tying it together.
 """
 
@@ -52,31 +54,6 @@ def contact_sheet(out: Path, n: int = 8, size: int = 96, seed: int = 0) -> Path:
     return path
 
 
-def evaluation_captions(n: int, seed: int = 1234, min_objects: int = 1, max_objects: int = 1) -> dict[str, list[str]]:
-    """Captions of fresh test scenes (seen combinations) and held-out scenes (unseen combos + templates)."""
-    from ..data.synthetic import SyntheticWorld, WorldConfig
-
-    out = {}
-    for split in ("test", "heldout"):
-        w = SyntheticWorld(WorldConfig(seed=seed, image_size=64, split=split, min_objects=min_objects, max_objects=max_objects))
-        out[split] = [w.scene_captions(i)[0] for i in range(n)]
-    return out
-
-
-def oracle_accuracy(pipe, captions: dict[str, list[str]], seed: int = 0) -> dict[str, dict[str, float]]:
-    """Oracle accuracy (colour, shape, size, count, relation) of images generated from each split's captions."""
-    import torch
-
-    from ..pipelines.oracle import load_oracle, score_against_captions, summarize_scores
-
-    oracle = load_oracle()
-    res = {}
-    for split, caps in captions.items():
-        images = pipe(caps, generator=torch.Generator().manual_seed(seed)).images
-        res[split] = summarize_scores(score_against_captions(oracle, images, caps))
-    return res
-
-
 def table(rows: dict[str, dict[str, float]], keys=("color", "shape", "size", "count", "joint")) -> str:
     lines = ["| captions | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
     for name, vals in rows.items():
@@ -98,6 +75,8 @@ def shipped_model_section(out: Path, captions: dict[str, list[str]]) -> list[str
     out.mkdir(parents=True, exist_ok=True)
     res = pipe(DEMO_CAPTIONS, num_images=2, generator=torch.Generator().manual_seed(0))
     captioned_grid(res.to_pil(), res.captions, ncols=4, cell=112, text_h=36).save(out / "samples.png")
+    from ..pipelines.evaluation import oracle_accuracy
+
     acc = oracle_accuracy(pipe, captions)
     atomic_write_json(out / "oracle_accuracy.json", acc)
     meta = json.loads((SHIPPED_DIR / "pipeline.json").read_text())
@@ -111,33 +90,43 @@ def shipped_model_section(out: Path, captions: dict[str, list[str]]) -> list[str
             "and size score any object the oracle finds, so extra objects raise them by chance.", ""]
 
 
-def train_with_oracle_curve(out: Path, minutes: float, segments: int, captions: dict[str, list[str]],
-                            overrides: list[str], seed: int) -> tuple[Path | None, list[dict]]:
-    """Train DF-GAN in ``segments`` pieces (resuming each time) and measure the oracle after each."""
+def train_with_oracle_curve(out: Path, minutes: float, evaluations: int, eval_captions: int,
+                            overrides: list[str], seed: int) -> tuple[Path | None, list[dict], float]:
+    """Train DF-GAN once for ``minutes`` with the ``oracle`` metric measured during training: every
+    ``minutes / evaluations`` minutes of training time (evaluation time not counted) and at the end, so
+    ``evaluations`` measurements in all. Returns the run folder, the curve (one row per measurement, read
+    from ``metric-oracle.jsonl``: ``step``, ``test/<score>``, ``heldout/<score>``) and the wall minutes."""
     from ..config import load_config
     from ..training.config import TrainConfig
     from ..training.loop import train
-    from ..training.synthetic_data import build_training_data, training_text_encoder
-    from ..pipelines.text_to_image import TextToImage
+    from ..training.synthetic_data import build_training_data
 
-    cfg = load_config(TrainConfig, "dfgan_synthetic", [f"seed={seed}", "data.synthetic.num_scenes=1000", *overrides])
+    cfg = load_config(TrainConfig, "dfgan_synthetic", [
+        f"seed={seed}", "data.synthetic.num_scenes=1000", f"minutes={minutes}", f"eval_every_minutes={minutes / evaluations}",
+        "metrics=[oracle]", f"eval_captions={eval_captions}", "eval_splits=[test,heldout]", *overrides])
     data = build_training_data("synthetic", cfg)
-    encoder, _ = training_text_encoder(data)
-    curve, run_dir, t0 = [], None, time.time()
-    for k in range(segments):
-        seg_cfg = load_config(TrainConfig, "dfgan_synthetic",
-                              [f"seed={seed}", "data.synthetic.num_scenes=1000", f"minutes={minutes / segments}", *overrides])
-        result = train(seg_cfg, "dfgan", data, out, resume="latest" if k else None, desc="dfgan-synthetic")
-        run_dir = result.run_dir
-        acc = oracle_accuracy(TextToImage(result.ema, encoder), captions)
-        curve.append({"step": result.step, "minutes": round((time.time() - t0) / 60, 2), **{
-            f"{split}/{a}": v for split, vals in acc.items() for a, v in vals.items()}})
-        typer.echo(f"step {result.step}: oracle colour {acc['test']['color']:.2f} shape {acc['test']['shape']:.2f} "
-                   f"size {acc['test']['size']:.2f} (held-out colour {acc['heldout']['color']:.2f})")
-    if run_dir is not None:
-        atomic_write_json(run_dir / "oracle_curve.json", curve)
-        plot_oracle_curve(curve, run_dir / "oracle_accuracy.png")
-    return run_dir, curve
+    t0 = time.time()
+    result = train(cfg, "dfgan", data, out, desc="dfgan-synthetic")
+    wall = round((time.time() - t0) / 60, 2)
+    curve = oracle_curve(result.run_dir)
+    for row in curve:
+        typer.echo(f"step {row['step']}: oracle colour {row['test/color']:.2f} shape {row['test/shape']:.2f} "
+                   f"size {row['test/size']:.2f} (held-out colour {row['heldout/color']:.2f})")
+    atomic_write_json(result.run_dir / "oracle_curve.json", curve)
+    plot_oracle_curve(curve, result.run_dir / "oracle_accuracy.png")
+    return result.run_dir, curve, wall
+
+
+def oracle_curve(run_dir: Path) -> list[dict]:
+    """The run's ``metric-oracle.jsonl`` as one row per step: ``{"step", "<split>/<score>": fraction}``."""
+    from ..metrics.generation.oracle import accuracy_from_keys
+    from ..training.evaluation import read_metric_records
+
+    rows: dict[int, dict] = {}
+    for record in read_metric_records(run_dir, "oracle"):
+        row = rows.setdefault(int(record["step"]), {"step": int(record["step"])})
+        row.update({f"{record['split']}/{k}": v for k, v in accuracy_from_keys(record).items()})
+    return [rows[step] for step in sorted(rows)]
 
 
 def _precision_note() -> str:
@@ -172,20 +161,23 @@ def plot_oracle_curve(curve: list[dict], path: Path) -> None:
 def quickstart(
     out: Path = typer.Option(Path("runs/quickstart"), help="Output folder."),
     minutes: float = typer.Option(5.0, min=0.0, help="Training budget of the fresh DF-GAN run (0 skips it)."),
-    segments: int = typer.Option(5, min=1, help="Oracle measurements over the training run."),
+    evaluations: int = typer.Option(5, "--evaluations", "--segments", min=1,
+                                    help="Oracle measurements during the training run (the last at its end)."),
     eval_captions: int = typer.Option(128, min=8, help="Captions per split for the oracle tables."),
     seed: int = typer.Option(0),
 ) -> None:
     """Run the main job on the built-in synthetic world (see README, 'The main job')."""
     out.mkdir(parents=True, exist_ok=True)
+    from ..metrics.generation.oracle import evaluation_captions
+
     sheet = contact_sheet(out, seed=seed)
     typer.echo(f"contact sheet: {sheet}")
     captions = evaluation_captions(eval_captions)
     report = ["# wordsight quickstart", "", "## The synthetic world", "", f"![contact sheet]({sheet.name})", ""]
     report += shipped_model_section(out / "shipped", captions)
     if minutes > 0:
-        run_dir, curve = train_with_oracle_curve(out / "train", minutes, segments, captions, [], seed)
-        if run_dir is not None:
+        run_dir, curve, wall = train_with_oracle_curve(out / "train", minutes, evaluations, eval_captions, [], seed)
+        if run_dir is not None and curve:
             rel = run_dir.relative_to(out)
             last = curve[-1]
             grids = sorted((run_dir / "samples").glob("*.png"))
@@ -195,12 +187,12 @@ def quickstart(
                        f"![loss curves]({rel}/loss_curves.png)", ""]
             if grids:
                 report += [f"Last sample grid (fixed noise and captions): ![samples]({grids[-1].relative_to(out)})", ""]
-            report += ["Oracle accuracy after the last segment:", "",
+            report += ["Oracle accuracy at the end of the run (its last measurement):", "",
                        table({"test": {k.split('/')[1]: v for k, v in last.items() if k.startswith("test/")},
                               "held-out": {k.split('/')[1]: v for k, v in last.items() if k.startswith("heldout/")}}), "",
                        f"Chance: colour 12.5%, shape 16.7%, size 50%. Joint: the object count is right and the named "
                        f"object has every stated attribute (colour, shape, size score any object found). This run made {last['step']} training steps "
-                       f"in {last['minutes']} minutes of wall time (oracle checks included) in {_precision_note()}; "
+                       f"in {wall} minutes of wall time (oracle checks included) in {_precision_note()}; "
                        "how far a short run gets "
                        "depends on the machine and its load. Longer runs: `wordsight train dfgan --data synthetic "
                        "--minutes 60` (see docs/dfgan.md).", ""]

@@ -8,14 +8,19 @@ class for empty slots) and the object's centre, from which relations follow.
 
 from __future__ import annotations
 
+import functools
+import os
+from pathlib import Path
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..hub import register_model
-from ..utils.checks import check_shape
+from ..hub import from_pretrained, register_model
+from ..utils.checks import InputError, check_shape
 
 ATTRIBUTES = ("color", "shape", "size")
+ASSET_DIR = Path(__file__).resolve().parent.parent / "assets" / "oracle"  # the shipped weights
 
 
 @register_model("scene_oracle")
@@ -85,3 +90,16 @@ class SceneOracle(nn.Module):
             out[a] = torch.where(cls == n, torch.full_like(cls, -1), cls)
         out["position"] = logits["position"]
         return out
+
+
+@functools.lru_cache(maxsize=2)
+def load_oracle(path: str | os.PathLike | None = None) -> SceneOracle:
+    """The oracle shipped with the package (``assets/oracle``), or one trained with ``wordsight train oracle``,
+    in eval mode. Cached: callers share the module and must not train it."""
+    path = Path(path) if path is not None else ASSET_DIR
+    if not (path / "model.safetensors").exists():
+        raise InputError(f"oracle weights not found in {path}; rebuild them with scripts/train_oracle.sh")
+    model = from_pretrained(path)
+    if not isinstance(model, SceneOracle):
+        raise InputError(f"{path} holds a {type(model).__name__}, not a SceneOracle")
+    return model.eval()

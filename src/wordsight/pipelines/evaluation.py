@@ -7,16 +7,17 @@
     report.save("runs/eval")          # metrics.json, metrics.md, samples.png
     print(report.to_markdown())
 
-Metric names are those of ``wordsight.metrics`` (fid, kid, is, r_precision, clip_score, oracle) plus
-``oracle_fid`` and ``oracle_kid``: FID/KID over the synthetic world's oracle CNN features (its 192-d
-penultimate layer), which need no downloaded weights. The generated images are made once, streamed
-batch by batch, and read once by every metric (``evaluate_generation`` does the reading; the oracle
-feature extractor sees the same batches on the way).
+Metric names are those registered in ``wordsight.metrics`` (fid, kid, is, r_precision, clip_score, oracle,
+oracle_fid, oracle_kid; ``oracle_fid``/``oracle_kid`` are FID/KID over the synthetic world's oracle CNN
+features, its 192-d penultimate layer, and need no downloaded weights). The generated images are made once,
+streamed batch by batch, and read once by every metric (``evaluate_generation`` does the reading).
+
+:func:`oracle_accuracy` is the table of ``eval.json`` and the quick start: the ``oracle`` metric's scores
+(``wordsight.metrics.generation.oracle``) of one image per caption, per split.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import platform
 from dataclasses import dataclass, field
@@ -33,109 +34,58 @@ from ..metrics import (
     FeatureExtractorSpec,
     OpenClipEncoder,
     evaluate_generation,
-    frechet_distance,
-    gaussian_statistics,
     inception_extractor,
-    kernel_inception_distance,
     list_metrics,
-    module_feature_extractor,
     reference_statistics,
     resolve_metrics,
 )
-from ..metrics.features import iter_image_batches
+from ..metrics.generation.oracle import oracle_feature_extractor, score_against_captions, summarize_scores
+from ..models.oracle import load_oracle
 from ..utils.checks import InputError
 from ..utils.images import captioned_grid, to_uint8
 from ..utils.io import atomic_path, atomic_write_json, atomic_write_text
-from .evaluation_data import SLOT_ATTRIBUTES, EvaluationData, load_evaluation_data
+from .evaluation_data import EvaluationData, load_evaluation_data
 
-KEY_ORACLE_FID = "oracle_fid"
-KEY_ORACLE_KID_MEAN = "oracle_kid_mean"
-KEY_ORACLE_KID_STD = "oracle_kid_std"
-# FID/KID over the oracle's features: computed here, next to the registry's metrics
-ORACLE_DISTRIBUTION_METRICS = {
-    "oracle_fid": "FID over the synthetic world's oracle features (no downloaded weights)",
-    "oracle_kid": "KID over the synthetic world's oracle features (no downloaded weights)",
-}
-ORACLE_METRICS = ("oracle", *ORACLE_DISTRIBUTION_METRICS)
-ORACLE_RESIZE = "bilinear (antialias) to the oracle's 64x64 input, inside SceneOracle.embed"
+ORACLE_NEEDS = frozenset({"oracle", "oracle_features"})  # what only the synthetic world's ground truth gives
 METRICS_JSON, METRICS_MD, SAMPLES_PNG = "metrics.json", "metrics.md", "samples.png"
 
 
-def known_metrics() -> list[str]:
-    return sorted([*list_metrics(), *ORACLE_DISTRIBUTION_METRICS])
-
-
-def split_metric_names(names: Sequence[str] | str) -> tuple[list[str], list[str]]:
-    """Validate ``names`` (a list or "fid,kid"); returns (registry metrics, oracle_fid/oracle_kid).
+def check_metric_names(names: Sequence[str] | str) -> list[str]:
+    """Validate ``names`` (a list or "fid,kid") against the registry; returns them lower case, deduplicated.
 
     Raises InputError listing every known name when one is unknown or none is given.
     """
     if isinstance(names, str):
         names = [n for n in names.split(",")]
-    wanted = [n.strip().lower() for n in names if n.strip()]
-    unknown = [n for n in wanted if n not in known_metrics()]
+    wanted = list(dict.fromkeys(n.strip().lower() for n in names if n.strip()))
+    unknown = [n for n in wanted if n not in list_metrics()]
     if unknown or not wanted:
         what = f"unknown metric(s) {unknown}" if unknown else "no metrics requested"
-        raise InputError(f"{what}; known: {', '.join(known_metrics())}")
-    registry = [n for n in dict.fromkeys(wanted) if n not in ORACLE_DISTRIBUTION_METRICS]
-    if registry:
-        resolve_metrics(registry)
-    return registry, [n for n in dict.fromkeys(wanted) if n in ORACLE_DISTRIBUTION_METRICS]
+        raise InputError(f"{what}; known: {', '.join(list_metrics())}")
+    return wanted
 
 
 # ---------------------------------------------------------------------------------------------------
-# the oracle: slot alignment, attribute reader, feature extractor
+# the oracle table of eval.json and the quick start
 
 
-def align_slots(predicted: Mapping[str, torch.Tensor], target: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Reorder each image's predicted object slots to the order of its target objects.
+@torch.no_grad()
+def oracle_accuracy(pipe: Any, captions: Mapping[str, Sequence[str]], seed: int = 0,
+                    oracle: torch.nn.Module | None = None) -> dict[str, dict[str, float]]:
+    """Oracle accuracy (count, colour, shape, size, relation, joint; see ``wordsight.metrics.generation.oracle``)
+    of one image per caption, per split: ``{split: {score: fraction}}``.
 
-    The oracle reads objects left to right, but a caption fixes the left-right order of at most two of
-    them ("a star above a circle" fixes none), so slots are matched order-free: for each image the
-    permutation of predicted slots that agrees with the most target (attribute, object) entries wins
-    (ties: the identity first). Target slots holding -1 (no object) are not counted.
-
-    Args:
-        predicted, target: ``color``/``shape``/``size`` -> class ids [N, K].
-    Returns:
-        the predicted slot attributes, permuted, [N, K] each.
+    Each split's images come from one ``pipe(captions, generator=torch.Generator().manual_seed(seed))`` call
+    and are scored as the generator made them (floats in [-1, 1]); the registered ``oracle`` metric scores
+    the same way after the uint8 rounding every registered metric sees (on the shipped model one image in
+    256 reads differently). ``captions``: e.g. ``evaluation_captions(256)``; ``oracle``: default the shipped one.
     """
-    k = target[SLOT_ATTRIBUTES[0]].shape[1]
-    perms = torch.tensor(list(itertools.permutations(range(k))))  # [P, K], identity first
-    agree = torch.zeros(target[SLOT_ATTRIBUTES[0]].shape[0], perms.shape[0], dtype=torch.long)
-    for attr in SLOT_ATTRIBUTES:
-        permuted = predicted[attr][:, perms]  # [N, P, K]
-        tgt = target[attr][:, None, :]
-        agree += ((permuted == tgt) & (tgt != -1)).sum(-1)
-    best = perms[agree.argmax(dim=1)]  # argmax returns the first maximum: identity wins ties
-    return {attr: torch.gather(predicted[attr], 1, best) for attr in SLOT_ATTRIBUTES}
-
-
-class OracleAttributeReader:
-    """uint8 batches -> the oracle's hard predictions, slots aligned to the targets of those images.
-
-    ``evaluate_generation`` feeds batches in image order; the reader keeps a cursor into the targets.
-    """
-
-    def __init__(self, oracle: torch.nn.Module, targets: Mapping[str, torch.Tensor], device: str = "cpu"):
-        self.oracle, self.targets, self.device, self.cursor = oracle, targets, device, 0
-
-    @torch.no_grad()
-    def __call__(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        lo, hi = self.cursor, self.cursor + images.shape[0]
-        if hi > self.targets["count"].shape[0]:
-            raise InputError(f"oracle reader: more images ({hi}) than targets ({self.targets['count'].shape[0]})")
-        self.cursor = hi
-        pred = self.oracle.predict(images.to(self.device).float() / 127.5 - 1.0)
-        pred = {k: v.cpu() for k, v in pred.items() if k in ("count", *SLOT_ATTRIBUTES)}
-        aligned = align_slots(pred, {a: self.targets[a][lo:hi] for a in SLOT_ATTRIBUTES})
-        return {"count": pred["count"], **aligned}
-
-
-def oracle_feature_extractor(oracle: torch.nn.Module) -> FeatureExtractorSpec:
-    """The oracle's penultimate features (``SceneOracle.embed``) as a torch-fidelity extractor."""
-    return module_feature_extractor(oracle, "scene-oracle", method="embed", input_range=(-1.0, 1.0),
-                                    resize=ORACLE_RESIZE)
+    oracle = oracle if oracle is not None else load_oracle()
+    res = {}
+    for split, caps in captions.items():
+        images = pipe(list(caps), generator=torch.Generator().manual_seed(seed)).images
+        res[split] = summarize_scores(score_against_captions(oracle, images, list(caps)))
+    return res
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -210,23 +160,6 @@ def tee_batches(batches: Iterable[torch.Tensor], taps: Sequence[Callable[[torch.
         yield batch
 
 
-class FeatureTap:
-    """Collects a torch-fidelity extractor's distribution features of every batch it is shown."""
-
-    def __init__(self, spec: FeatureExtractorSpec, device: str = "cpu"):
-        self.spec, self.device = spec, device
-        self.module = spec.build([spec.distribution_layer], device)
-        self.parts: list[torch.Tensor] = []
-
-    @torch.no_grad()
-    def __call__(self, batch: torch.Tensor) -> None:
-        out = self.module(batch.to(self.device))
-        self.parts.append(self.module.convert_features_tuple_to_dict(out)[self.spec.distribution_layer].cpu())
-
-    def features(self) -> torch.Tensor:
-        return torch.cat(self.parts)
-
-
 class SampleTap:
     """Keeps the first ``count`` images (for the sample grid)."""
 
@@ -245,7 +178,7 @@ class SampleTap:
 
 @dataclass
 class EvaluationReport:
-    """metrics: flat floats (keys of ``wordsight.metrics.generation.keys`` plus ``oracle_fid``/``oracle_kid_*``);
+    """metrics: flat floats (keys of ``wordsight.metrics.generation.keys``);
     settings: what was measured how (JSON-able); samples: the first generated images (uint8) and captions."""
 
     metrics: dict[str, float]
@@ -291,8 +224,7 @@ def _format(value: float) -> str:
 class _Measures:
     """Everything built before generation starts (so missing weights fail before any image is made)."""
 
-    registry_metrics: list[str]
-    oracle_metrics: list[str]
+    metrics: list[str]
     options: GenerationMetricOptions
     extractor: FeatureExtractorSpec | None = None
     reference: Any = None
@@ -315,16 +247,16 @@ def _kid_subset_size(requested: int | None, n: int, n_reference: int) -> int:
 def _prepare(data: EvaluationData, metrics: Sequence[str] | str, *, n: int, inception_weights: Any, damsm: Any,
              clip: Any, oracle: Any, batch_size: int, device: str, kid_subset_size: int | None,
              stats_cache_dir: Any) -> _Measures:
-    registry_metrics, oracle_metrics = split_metric_names(metrics)
-    needs = _needs(registry_metrics)
+    names = check_metric_names(metrics)
+    needs = _needs(names)
     options = GenerationMetricOptions(
-        batch_size=batch_size, device=device, oracle_ignore_index=-1,
+        batch_size=batch_size, device=device,
         kid_subset_size=_kid_subset_size(kid_subset_size, n, len(data.reference)),
     )
-    m = _Measures(registry_metrics, oracle_metrics, options)
-    if ("oracle" in needs or oracle_metrics) and not data.is_synthetic:
-        raise InputError(f"metrics {[*ORACLE_METRICS]} need the synthetic world's ground truth (--data synthetic), "
-                         f"not {data.spec}")
+    m = _Measures(names, options)
+    oracle_metrics = [s.name for s in resolve_metrics(names) if s.needs & ORACLE_NEEDS]
+    if oracle_metrics and not data.is_synthetic:
+        raise InputError(f"metrics {oracle_metrics} need the synthetic world (--data synthetic), not {data.spec}")
     if "damsm" in needs:
         m.damsm = load_damsm(damsm, device) if isinstance(damsm, (str, os.PathLike)) else damsm
         if m.damsm is None:
@@ -335,36 +267,21 @@ def _prepare(data: EvaluationData, metrics: Sequence[str] | str, *, n: int, ince
             raise InputError("clip_score needs CLIP weights (--clip-weights PATH, an open_clip ViT-B-32 file)")
     if {"fidelity", "classifier"} & needs:
         m.extractor = inception_extractor(inception_weights)  # InputError naming the file when it is missing
-    if "oracle" in needs or oracle_metrics:
+    if oracle_metrics:
         m.oracle = _load_oracle(oracle, device)
     stats = dict(split=data.split, cache_dir=stats_cache_dir, batch_size=batch_size, device=device)
     if "reference" in needs:
         m.reference = reference_statistics(data.reference, m.extractor, **stats)
-    if oracle_metrics:
+    if "oracle_reference" in needs:
         m.oracle_spec = oracle_feature_extractor(m.oracle)
         m.oracle_reference = reference_statistics(data.reference, m.oracle_spec, **stats)
     return m
 
 
 def _load_oracle(oracle: Any, device: str) -> torch.nn.Module:
-    from .oracle import load_oracle
-
     if oracle is None or isinstance(oracle, (str, os.PathLike)):
         oracle = load_oracle(oracle)
     return oracle.to(device).eval()
-
-
-def _oracle_distribution(m: _Measures, tap: FeatureTap) -> dict[str, float]:
-    features, ref = tap.features(), m.oracle_reference
-    out: dict[str, float] = {}
-    if "oracle_fid" in m.oracle_metrics:
-        mean, cov = gaussian_statistics(features, "generated oracle features")
-        out[KEY_ORACLE_FID] = frechet_distance(mean, cov, ref.mean, ref.cov)
-    if "oracle_kid" in m.oracle_metrics:
-        kid = kernel_inception_distance(features, ref.features, subsets=m.options.kid_subsets,
-                                        subset_size=m.options.kid_subset_size, seed=m.options.seed)
-        out[KEY_ORACLE_KID_MEAN], out[KEY_ORACLE_KID_STD] = kid["kid_mean"], kid["kid_std"]
-    return out
 
 
 def evaluate_text_to_image(
@@ -420,7 +337,7 @@ def evaluate_text_to_image(
     Raises:
         InputError: unknown metric (listing the known ones), missing weights (naming the file), bad data.
     """
-    split_metric_names(metrics)  # fail on a misspelled name before reading any data
+    check_metric_names(metrics)  # fail on a misspelled name before reading any data
     size = pipeline_image_size(pipe)
     if not isinstance(data, EvaluationData):
         data = load_evaluation_data(data, n, size, split, world_seed)
@@ -429,46 +346,28 @@ def evaluate_text_to_image(
                  batch_size=batch_size, device=device, kid_subset_size=kid_subset_size,
                  stats_cache_dir=stats_cache_dir)
     samples = SampleTap(num_samples)
-    taps: list[Callable[[torch.Tensor], None]] = [samples]
-    oracle_tap = FeatureTap(m.oracle_spec, device) if m.oracle_metrics else None
-    if oracle_tap is not None:
-        taps.append(oracle_tap)
-    stream = tee_batches(generate_uint8(pipe, data.captions, batch_size, seed, truncation, progress), taps)
-    results = _run_registry_metrics(m, data, stream)
-    if oracle_tap is not None:
-        results.update(_oracle_distribution(m, oracle_tap))
-    settings = _settings(m, data, n, size, seed, truncation, model_name or type(pipe).__name__)
-    images = torch.cat(samples.images) if samples.images else None
-    return EvaluationReport(results, settings, images, list(data.captions[:num_samples]))
-
-
-def _run_registry_metrics(m: _Measures, data: EvaluationData, stream: Iterator[torch.Tensor]) -> dict[str, float]:
-    if not m.registry_metrics:
-        for _ in iter_image_batches(stream, m.options.batch_size, "generated images"):
-            pass  # drive the generator so the taps see every image
-        return {}
-    reader = OracleAttributeReader(m.oracle, data.target_attributes, m.options.device) if m.oracle is not None else None
-    targets = None
-    if reader is not None:
-        targets = {k: data.target_attributes[k] for k in ("count", *SLOT_ATTRIBUTES)}
-    return evaluate_generation(
-        stream, m.reference, m.registry_metrics, feature_extractor=m.extractor, captions=data.captions,
-        labels=data.labels, damsm=m.damsm, clip=m.clip, oracle=reader, target_attributes=targets,
+    stream = tee_batches(generate_uint8(pipe, data.captions, batch_size, seed, truncation, progress), [samples])
+    results = evaluate_generation(
+        stream, m.reference, m.metrics, feature_extractor=m.extractor, captions=data.captions, labels=data.labels,
+        damsm=m.damsm, clip=m.clip, oracle=m.oracle, oracle_reference=m.oracle_reference,
         held_out=data.held_out if data.held_out is not None and bool(data.held_out.any()) else None,
         options=m.options,
     )
+    settings = _settings(m, data, n, size, seed, truncation, model_name or type(pipe).__name__)
+    images = torch.cat(samples.images) if samples.images else None
+    return EvaluationReport(results, settings, images, list(data.captions[:num_samples]))
 
 
 def _settings(m: _Measures, data: EvaluationData, n: int, size: int, seed: int, truncation: float | None,
               model: str) -> dict[str, Any]:
     return {
         "model": model, "data": data.spec, "split": data.split, "num_images": n, "image_size": size,
-        "metrics": [*m.registry_metrics, *m.oracle_metrics], "seed": seed, "truncation": truncation,
+        "metrics": list(m.metrics), "seed": seed, "truncation": truncation,
         "reference_images": len(data.reference),
         "feature_extractor": m.extractor.fingerprint if m.extractor else None,
         "oracle_feature_extractor": m.oracle_spec.fingerprint if m.oracle_spec else None,
         "kid_subset_size": m.options.kid_subset_size, "metric_seed": m.options.seed,
-        "oracle_scoring": "objects matched order-free; empty target slots not scored; count scored" if m.oracle else None,
+        "oracle_scoring": "against each caption (wordsight.metrics.generation.oracle)" if m.oracle else None,
         "wordsight": __version__, "torch": torch.__version__, "python": platform.python_version(),
     }
 

@@ -1,6 +1,7 @@
 """What a text-to-image evaluation reads from a data set: the captions to generate from, the real images
 of the same split (the FID/KID reference), class labels (R-precision distractors) and, on the synthetic
-world, the ground-truth attributes of each caption's scene (oracle metrics).
+world, the ground-truth attributes of each caption's scene (the oracle metrics themselves score against
+the captions, see ``wordsight.metrics.generation.oracle``).
 
 ``--data`` specs: ``synthetic`` or ``LAYOUT:PATH`` with a registered caption layout (``cub:``,
 ``oxford:``, ``coco:``, ``folder:``; see docs/data.md).

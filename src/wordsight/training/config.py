@@ -29,6 +29,7 @@ from ..config import ConfigError, config_from_dict
 PRECISIONS = ("auto", "no", "bf16", "fp16")
 DATA_SOURCES = ("synthetic", "cub", "oxford", "coco", "folder")  # what data.source may name
 TEXT_ENCODERS = ("minilm", "bilstm")
+EVAL_SPLITS = ("test", "heldout", "train")  # the synthetic world's splits evaluation captions come from
 
 
 @dataclass
@@ -173,6 +174,22 @@ class TrainConfig:
     max_bad_steps: int = 10  # stop after this many consecutive steps with non-finite losses/gradients
     tensorboard: bool = True
     progress: bool = True
+    # evaluation during training (training/evaluation.py; docs/training.md, "Evaluation during training"): the
+    # EMA generator, measured with each registered metric named in `metrics` on one image per caption of each
+    # split in `eval_splits`, every `eval_every` steps and/or `eval_every_minutes` minutes, and at the end;
+    # one JSON line per split is appended to <run>/metric-<name>.jsonl
+    eval_every: int = 0  # steps between evaluations; 0 = off (unless eval_every_minutes is set)
+    eval_every_minutes: float | None = None  # training minutes between evaluations (evaluation time not counted)
+    metrics: list[str] = field(default_factory=lambda: ["oracle"])  # wordsight.metrics.list_metrics() names
+    eval_captions: int = 128  # captions per split (the synthetic world's, with the run's world options)
+    eval_splits: list[str] = field(default_factory=lambda: ["test", "heldout"])
+    eval_seed: int = 1234  # world seed of the evaluation captions (1234: those of eval.json and the quick start)
+    eval_oracle: Optional[str] = None  # oracle folder for oracle/oracle_fid/oracle_kid (null: the shipped oracle)
+
+    @property
+    def evaluates(self) -> bool:
+        """Whether the loop evaluates at all (``eval_every`` > 0 or ``eval_every_minutes`` set)."""
+        return self.eval_every > 0 or self.eval_every_minutes is not None
 
     def __post_init__(self) -> None:
         if isinstance(self.data, dict):  # TrainConfig(data={...}) built in code
@@ -199,6 +216,21 @@ class TrainConfig:
             raise ConfigError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.grad_clip is not None and self.grad_clip <= 0:
             raise ConfigError(f"grad_clip must be positive or null, got {self.grad_clip}")
+        self._check_evaluation()
+
+    def _check_evaluation(self) -> None:
+        if self.eval_every < 0:
+            raise ConfigError(f"eval_every must be >= 0 (0 = off), got {self.eval_every}")
+        if self.eval_every_minutes is not None and self.eval_every_minutes <= 0:
+            raise ConfigError(f"eval_every_minutes must be positive or null, got {self.eval_every_minutes}")
+        if self.eval_captions < 1:
+            raise ConfigError(f"eval_captions must be >= 1, got {self.eval_captions}")
+        bad = [s for s in self.eval_splits if s not in EVAL_SPLITS]
+        if bad or not self.eval_splits or len(set(self.eval_splits)) != len(self.eval_splits):
+            raise ConfigError(f"eval_splits must be distinct names from {list(EVAL_SPLITS)}, got {self.eval_splits!r}")
+        if self.evaluates and not self.metrics:
+            raise ConfigError("metrics is empty but evaluation is on (eval_every / eval_every_minutes); name metrics, "
+                              "e.g. [oracle], or set eval_every=0")
 
 
 def resolve_optimizers(cfg: TrainConfig, defaults: dict[str, OptimizerConfig]) -> dict[str, OptimizerConfig]:

@@ -45,6 +45,7 @@ from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from .config import TrainConfig, resolve_optimizers
 from .data import as_batch_source, mix_seed
 from .ema import ema_decay_at, make_ema, update_ema
+from .evaluation import EvalSchedule, TrainingEvaluator, check_evaluation, truncate_metric_files
 from .objective import GANObjective, Phase, build_objective
 from .rundir import MetricsLogger, make_run_dir, plot_loss_curves, resolve_resume, save_sample_grid, truncate_metrics
 
@@ -131,6 +132,7 @@ class Trainer:
         self.scalers = {n: torch.amp.GradScaler(self.device.type) for n in self.optimizers} if fp16 else {}
         self.ema = make_ema(self.objective.generator)
         self.source = as_batch_source(data, cfg.batch_size, cfg.seed)
+        eval_specs = check_evaluation(cfg, data)  # a ConfigError before any run folder is made
         self.step, self.skipped, self.bad_streak = 0, {p.name: 0 for p in self.objective.phases}, 0
         unknown = sorted(set(cfg.phase_repeats) - set(self.skipped))
         if unknown:
@@ -142,6 +144,10 @@ class Trainer:
             _keep_data_artifacts(data, self.run_dir)
             _record_data(data, self.run_dir)
         self._fixed = self._fixed_sample_inputs() if self.is_main else None
+        self._eval_schedule = EvalSchedule(self.cfg) if eval_specs else None
+        self.evaluator = (TrainingEvaluator(self.cfg, self.objective, data, self.run_dir, self.device, eval_specs, self.logger)
+                          if eval_specs and self.is_main else None)
+        self._eval_seconds = 0.0  # time spent evaluating: not part of the `minutes` budget
         self._signal: str | None = None
         self._reset_window()
 
@@ -186,6 +192,7 @@ class Trainer:
             self._restore(Path(ckpt))
             if self.is_main:
                 truncate_metrics(run, self.step)
+                truncate_metric_files(run, self.step)
         return run
 
     def _fixed_sample_inputs(self) -> tuple[dict[str, torch.Tensor], torch.Tensor, list[str] | None]:
@@ -261,7 +268,7 @@ class Trainer:
                 if self.step % self.cfg.log_every == 0 or stop or self.step == self.cfg.steps:
                     postfix = self._log()
                     if self.cfg.minutes is not None:  # tqdm's ETA counts to `steps`; the time budget usually ends first
-                        left = max(0.0, self.cfg.minutes * 60 - (time.monotonic() - start))
+                        left = max(0.0, self.cfg.minutes * 60 - self._train_seconds(start))
                         postfix["budget left"] = f"{int(left // 60)}:{int(left % 60):02d}"
                     bar.set_postfix(postfix, refresh=False)
                 if self.step % self.cfg.sample_every == 0 and self.is_main:
@@ -269,16 +276,20 @@ class Trainer:
                 if self.step % self.cfg.checkpoint_every == 0 or stop:
                     self._checkpoint()
                     saved_at = self.step
+                if not stop and self._eval_due(start):
+                    self._evaluate(start)
                 if stop:
                     stopped_by = stop
                     break
         bar.close()
-        self._finish(saved_at)
+        self._finish(saved_at, start)
         return TrainResult(self.run_dir, self.step, self.objective, self.ema, stopped_by, dict(self.skipped))
 
-    def _finish(self, saved_at: int) -> None:
+    def _finish(self, saved_at: int, start: float) -> None:
         if saved_at != self.step and (self.step > 0 or not list_checkpoints(self.run_dir)):
             self._checkpoint()
+        if self._eval_schedule is not None:
+            self._evaluate(start)  # the end of the run is always measured (once per step)
         if self.is_main:
             self._sample()
             plot_loss_curves(self.run_dir, tuple(f"{p.name}/" for p in self.objective.phases))
@@ -393,8 +404,28 @@ class Trainer:
             out[k] = v
         return out
 
+    def _train_seconds(self, start: float) -> float:
+        return time.monotonic() - start - self._eval_seconds
+
+    def _eval_due(self, start: float) -> bool:
+        if self._eval_schedule is None:
+            return False
+        due = float(self._eval_schedule.due(self.step, self._train_seconds(start)))
+        if self.world > 1 and self.cfg.eval_every_minutes is not None:  # clocks differ: every process must agree
+            due = float(self.accelerator.reduce(torch.tensor([due], device=self.device), reduction="sum").item())
+        return due > 0
+
+    def _evaluate(self, start: float) -> None:
+        """Measure the EMA generator on the main process (training/evaluation.py); the others wait."""
+        began = time.monotonic()
+        if self.evaluator is not None:
+            self.evaluator.evaluate(self.ema, self.step)
+        self.accelerator.wait_for_everyone()
+        self._eval_seconds += time.monotonic() - began
+        self._eval_schedule.done(self._train_seconds(start))
+
     def _should_stop(self, start: float) -> str | None:
-        time_up = self.cfg.minutes is not None and time.monotonic() - start >= self.cfg.minutes * 60
+        time_up = self.cfg.minutes is not None and self._train_seconds(start) >= self.cfg.minutes * 60
         flags = [1.0 if self._signal == "SIGINT" else 0.0, 1.0 if self._signal == "SIGTERM" else 0.0, float(time_up)]
         if self.world > 1:  # every process must stop at the same step
             flags = self.accelerator.reduce(torch.tensor(flags, device=self.device), reduction="sum").tolist()

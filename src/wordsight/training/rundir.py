@@ -3,6 +3,8 @@
     00003-dfgan-random/
       config.yaml           resolved training config
       metrics.jsonl         one JSON record per log interval (step, losses, lr, img/s, skipped steps)
+      metric-<name>.jsonl   evaluations during training, one record per split (training/evaluation.py)
+      metric-<name>.png     their curves over steps
       events.out.tfevents.* TensorBoard logs (same scalars, sample grids)
       samples/step-000500.png   EMA generator on fixed noise and fixed captions
       loss_curves.png       all logged losses against step
@@ -47,9 +49,10 @@ def make_run_dir(root: Path, desc: str) -> Path:
     return path
 
 
-def truncate_metrics(run_dir: Path, after_step: int) -> None:
-    """Drop records logged after ``after_step`` (a resumed run logs those steps again)."""
-    path = Path(run_dir) / METRICS_NAME
+def truncate_metrics(run_dir: Path, after_step: int, name: str = METRICS_NAME) -> None:
+    """Drop records of ``name`` (a jsonl file of the run) logged after ``after_step`` (a resumed run logs
+    those steps again)."""
+    path = Path(run_dir) / name
     if not path.exists():
         return
     keep = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and json.loads(line).get("step", 0) <= after_step]

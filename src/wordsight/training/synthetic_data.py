@@ -36,6 +36,20 @@ class _FittedArtifacts:
     def artifacts(self) -> dict[str, torch.nn.Module]:
         return {WHITENING_FOLDER: self.whitening} if self.whitening is not None else {}
 
+    def encode_captions(self, captions: Sequence[str], batch_size: int = 256) -> dict[str, torch.Tensor]:
+        """A batch-like ``{"sentence": [N, D]}`` for any captions, made exactly as the training sentences
+        were: the data set's ``text_encoder`` (set by ``build_data``), then the fitted whitening if any. An
+        objective's ``conditions`` reads it like a training batch (e.g. to evaluate during training)."""
+        encoder = getattr(self, "text_encoder", None)
+        if encoder is None:
+            raise InputError(f"{type(self).__name__} has no text_encoder to encode captions with; build it with "
+                             "wordsight.training.sources.build_data (or set .text_encoder)")
+        sentence = _encode(encoder, list(captions), batch_size, False, "encoding captions")
+        if self.whitening is not None:
+            with torch.no_grad():
+                sentence = self.whitening(sentence)
+        return {"sentence": sentence}
+
 
 class SyntheticCaptionData(_FittedArtifacts, torch.utils.data.Dataset):
     """Map-style data set of {"images" [3,S,S] in [-1,1], "sentence" [D], "captions" str, "label" int}.
