@@ -137,3 +137,14 @@ def test_generate_warns_naming_words_outside_the_shipped_vocabulary(tmp_path):
     assert res.exit_code == 0, res.output
     assert "unknown to this model" in res.stderr and "synthetic shape world" in res.stderr
     assert "bird, has, bill" in res.stderr
+
+
+def test_train_refuses_a_real_data_config_without_data():
+    from typer.testing import CliRunner
+
+    from wordsight.cli.main import app
+    from wordsight.utils.checks import InputError
+
+    res = CliRunner().invoke(app, ["train", "dfgan", "--config", "dfgan_cub", "steps=1"])
+    assert isinstance(res.exception, InputError), res.output
+    assert "pass --data cub:PATH" in str(res.exception)

@@ -99,12 +99,12 @@ def train_with_oracle_curve(out: Path, minutes: float, evaluations: int, eval_ca
     from ..config import load_config
     from ..training.config import TrainConfig
     from ..training.loop import train
-    from ..training.synthetic_data import build_training_data
+    from ..training.sources import build_data
 
     cfg = load_config(TrainConfig, "dfgan_synthetic", [
         f"seed={seed}", "data.synthetic.num_scenes=1000", f"minutes={minutes}", f"eval_every_minutes={minutes / evaluations}",
         "metrics=[oracle]", f"eval_captions={eval_captions}", "eval_splits=[test,heldout]", *overrides])
-    data = build_training_data("synthetic", cfg)
+    data = build_data("synthetic", cfg)
     t0 = time.time()
     result = train(cfg, "dfgan", data, out, desc="dfgan-synthetic")
     wall = round((time.time() - t0) / 60, 2)

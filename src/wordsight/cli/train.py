@@ -39,12 +39,12 @@ def _train_group(list_: bool = typer.Option(False, "--list", callback=_list_syst
     """Train a registered system."""
 
 
-def default_config_name(system: str, data: str) -> str:
+def default_config_name(system: str, data: str | None) -> str:
     """``<system>_<source>`` when configs/ has one (dfgan_cub for --data cub:PATH), else ``<system>_synthetic``."""
     from ..config import CONFIG_DIR
 
     stem = system.replace("-", "_")
-    source = data.split(":", 1)[0]
+    source = (data or "synthetic").split(":", 1)[0]
     for name in (f"{stem}_{source}", f"{stem}_synthetic"):
         if (CONFIG_DIR / f"{name}.yaml").exists():
             return name
@@ -59,7 +59,7 @@ def export_pipeline(result, dataset, data: str, system: str) -> "Path | None":
     from ..text.tokenizer import tokenize
     from ..training.synthetic_data import training_text_encoder
 
-    objective, cfg_system = result.objective, type(result.objective).__name__
+    objective = result.objective
     parts = objective.pipeline_parts(result.ema.float().eval())
     if objective.base_pipeline is not None:
         pipe = TextToImage.from_pretrained(objective.base_pipeline)
@@ -71,21 +71,22 @@ def export_pipeline(result, dataset, data: str, system: str) -> "Path | None":
         words = sorted({w for c in getattr(dataset, "captions", []) for w in tokenize(c)})
         source = data.split(":", 1)[0]
         description = ("the synthetic shape world (it knows only the world's shapes, colours, sizes and positions)"
-                       if source == "synthetic" else f"{source} captions ({data})")
+                       if source == "synthetic" else getattr(dataset, "description", None) or f"{source} captions ({data})")
         info = {"system": system, "trained_on": {"data": data, "description": description}}
         if words:
             info["vocabulary"] = words
         pipe = TextToImage(generator, encoder, spec, info=info)
     if "style_encoder" in parts:
         pipe.style_encoder = parts.pop("style_encoder")
-    folder = pipe.save_pretrained(result.run_dir / "pipeline", extra={"trained_steps": result.step, "trained_by": cfg_system})
+    folder = pipe.save_pretrained(result.run_dir / "pipeline", extra={"trained_steps": result.step})
     return folder
 
 
 def _gan_command(system: str):
     def command(
-        overrides: list[str] = typer.Argument(None, help="Config overrides key=value (model.nf=16, steps=500, data.num_scenes=500)."),
-        data: str = typer.Option("synthetic", help="synthetic | cub:PATH | oxford:PATH | coco:PATH | folder:PATH"),
+        overrides: list[str] = typer.Argument(None, help="Config overrides key=value (model.nf=16, steps=500, data.synthetic.num_scenes=500)."),
+        data: str = typer.Option(None, help="synthetic | cub:PATH | oxford:PATH | coco:PATH | folder:PATH "
+                                 "(default: the config's data.source, which must be synthetic: a real data set needs its path)"),
         config: str = typer.Option(None, help="A shipped config name (configs/) or a YAML path (default <system>_<data source>)."),
         out: Path = typer.Option(Path("runs"), help="Folder of numbered run folders."),
         resume: str = typer.Option(None, help="'latest' or a checkpoint/run folder."),
@@ -108,9 +109,10 @@ def _gan_command(system: str):
             typer.echo(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
             return
         from ..training.loop import train
-        from ..training.synthetic_data import build_training_data
+        from ..training.sources import build_data, default_data_spec
 
-        dataset = build_training_data(data, cfg, progress=cfg.progress)
+        data = data or default_data_spec(cfg)  # a config for CUB without --data is an error, as in the launcher
+        dataset = build_data(data, cfg, progress=cfg.progress)
         result = train(cfg, system, dataset, out, resume=resume, desc=desc or f"{system}-{data.split(':')[0]}")
         typer.echo(f"run folder: {result.run_dir} (step {result.step}, stopped by {result.stopped_by})")
         folder = export_pipeline(result, dataset, data, system)

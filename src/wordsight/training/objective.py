@@ -13,9 +13,10 @@ steps, EMA and checkpoints. Adding a system touches no central if/else:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Iterator
 
 import torch
 from torch import nn
@@ -87,6 +88,19 @@ class GANObjective(nn.Module):
     def end_step(self) -> None:
         """Called after every training step, and between the repetitions of a phase that
         ``phase_repeats`` runs more than once; drop per-step caches here."""
+
+
+@contextlib.contextmanager
+def frozen_weights(module: nn.Module) -> Iterator[None]:
+    """Skip weight gradients of ``module`` inside the block (a G step needs gradients through D, not for
+    D); each parameter's ``requires_grad`` is restored afterwards."""
+    flags = [p.requires_grad for p in module.parameters()]
+    module.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(module.parameters(), flags):
+            p.requires_grad_(flag)
 
 
 SYSTEMS: Registry[type[GANObjective]] = Registry("training system", base=GANObjective)

@@ -26,10 +26,9 @@ over just the true caption and its one-word-changed twin (not in AttnGAN).
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 from torch import nn
@@ -41,7 +40,7 @@ from ...models.damsm import IMAGE_ENCODER_DIR, load_damsm_part
 from ...models.dfgan import DFDiscriminator, DFGenerator, truncated_noise
 from ...utils.checks import InputError, check_shape
 from ..config import OptimizerConfig
-from ..objective import SYSTEMS, GANObjective
+from ..objective import SYSTEMS, GANObjective, frozen_weights
 
 
 @dataclass
@@ -88,18 +87,6 @@ def load_frozen_damsm_image_encoder(path: str | Path, embed_dim: int) -> nn.Modu
         raise ConfigError(f"model.damsm_path: the image encoder at {path} embeds into {got} dimensions, but the "
                           f"sentence vectors have {embed_dim} (model.sentence_dim); condition on the same DAMSM's text encoder")
     return encoder
-
-
-@contextlib.contextmanager
-def _frozen(module: nn.Module) -> Iterator[None]:
-    """Skip weight gradients of ``module`` (the G step needs gradients through D, not for D)."""
-    flags = [p.requires_grad for p in module.parameters()]
-    module.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p, flag in zip(module.parameters(), flags):
-            p.requires_grad_(flag)
 
 
 @SYSTEMS.register("dfgan")
@@ -196,7 +183,7 @@ class DFGANObjective(GANObjective):
             _, sentence = self._unpack(batch)
             z = torch.randn(sentence.shape[0], self.cfg.z_dim, device=sentence.device)
             fake = self.G(z, sentence)
-        with _frozen(self.D):
+        with frozen_weights(self.D):
             logits = self.D(fake, sentence)
         loss = hinge_g(logits)
         if self.damsm_image_encoder is None:

@@ -21,11 +21,10 @@ run's pipeline is the generator's pipeline plus ``style_encoder/``.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -36,7 +35,7 @@ from ...losses.adversarial import bce_d_fake, bce_d_real, bce_g, mismatched
 from ...models.gan_int_cls import TEXT_PROJECTION_DIM, GANINTCLSDiscriminator, GANINTCLSGenerator, StyleEncoder
 from ...utils.checks import InputError, check_shape
 from ..config import OptimizerConfig
-from ..objective import SYSTEMS, GANObjective, Phase
+from ..objective import SYSTEMS, GANObjective, Phase, frozen_weights
 
 
 @dataclass
@@ -63,18 +62,6 @@ class GANINTCLSConfig:
             raise ConfigError(f"model.interp_weight must be >= 0, got {self.interp_weight}")
         if not 0.0 <= self.interp_beta <= 1.0:
             raise ConfigError(f"model.interp_beta must be in [0, 1], got {self.interp_beta}")
-
-
-@contextlib.contextmanager
-def _frozen(module: nn.Module) -> Iterator[None]:
-    """No weight gradients for ``module`` while G's loss differentiates through it."""
-    flags = [p.requires_grad for p in module.parameters()]
-    module.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p, flag in zip(module.parameters(), flags):
-            p.requires_grad_(flag)
 
 
 def gan_cls_discriminator_loss(real_right: torch.Tensor, real_wrong: torch.Tensor, fake_right: torch.Tensor,
@@ -180,7 +167,7 @@ class GANINTCLSObjective(GANObjective):
             _, sentence = self._unpack(batch)
             b = sentence.shape[0]
             fakes, texts = self._generate(sentence)
-        with _frozen(self.D):
+        with frozen_weights(self.D):
             logits = self.D(fakes, texts)
         adversarial = bce_g(logits[:b])
         if self.cfg.interp_weight <= 0:
