@@ -7,9 +7,13 @@ MINUTES=${MINUTES:-30}
 STYLE_STEPS=${STYLE_STEPS:-1500}
 OUT=${OUT:-runs/compare}
 W=${WORDSIGHT:-.venv/bin/wordsight}
+EVALS=${EVALS:-6}
 export OMP_NUM_THREADS=1
-$W train gan-int-cls --out "$OUT" --minutes "$MINUTES" progress=false &
-$W train dfgan --out "$OUT" --minutes "$MINUTES" progress=false &
+# In-loop oracle evaluation EVALS times (training time only, evaluation time not counted) and at the end:
+# <run>/metric-oracle.jsonl and its plot are the oracle curve of docs/gan-int-cls.md.
+EVAL=(eval_every_minutes="$(python3 -c "print($MINUTES / $EVALS)")" "metrics=[oracle,oracle_fid]" eval_captions=128 "eval_splits=[test,heldout]")
+$W train gan-int-cls --out "$OUT" --minutes "$MINUTES" progress=false "${EVAL[@]}" &
+$W train dfgan --out "$OUT" --minutes "$MINUTES" progress=false "${EVAL[@]}" &
 wait
 GEN=$(ls -d "$OUT"/*-gan-int-cls-synthetic | tail -1)/pipeline
 OMP_NUM_THREADS=2 $W train gan-int-cls-style --out "$OUT" model.generator="$GEN" steps="$STYLE_STEPS" progress=false

@@ -185,6 +185,30 @@ def test_lr_schedules():
     assert linear(5) == pytest.approx(0.5)
 
 
+def test_step_schedule_halves_the_rate_every_interval_in_steps_or_epochs(tmp_path):
+    halve = _lr_factor(tiny_config(lr_schedule="step", lr_decay_every=3), decay_every=3)
+    assert [halve(s) for s in range(7)] == [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25]
+    # 32 samples / batch 4 = 8 steps an epoch: halved every 2 epochs = every 16 steps; the lr logged at step s
+    # is the one step s + 1 uses (the scheduler has stepped)
+    cfg = tiny_config(steps=17, log_every=1, lr_schedule="step", lr_decay_every_epochs=2)
+    run = train(cfg, "dfgan", tiny_data(32), tmp_path).run_dir
+    lr_d = {r["step"]: r["lr/d"] for r in _records(run)}
+    base = lr_d[1]
+    assert lr_d[15] == pytest.approx(base) and lr_d[16] == pytest.approx(base / 2) == lr_d[17]
+    # resumed half-way, the schedule goes on from the step, not from the restart
+    part = train(tiny_config(steps=9, checkpoint_every=9, lr_schedule="step", lr_decay_every=4), "dfgan", tiny_data(), tmp_path / "p")
+    resumed = train(tiny_config(steps=10, log_every=1, lr_schedule="step", lr_decay_every=4), "dfgan", tiny_data(), tmp_path / "p", resume="latest")
+    assert resumed.run_dir == part.run_dir
+    assert _records(resumed.run_dir)[-1]["lr/d"] == pytest.approx(base / 4)
+
+
+def test_step_schedule_needs_one_interval():
+    with pytest.raises(ConfigError, match="exactly one of lr_decay_every"):
+        tiny_config(lr_schedule="step")
+    with pytest.raises(ConfigError, match="lr_decay_factor in"):
+        tiny_config(lr_schedule="step", lr_decay_every=2, lr_decay_factor=0.0)
+
+
 def test_fp16_needs_a_gpu(tmp_path):
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")

@@ -4,8 +4,9 @@ A text-conditional DCGAN, laid out as the official Lua code (reedscot/icml2016, 
 
 * the sentence vector phi(t) is compressed by Linear(sentence_dim, 128) + LeakyReLU(0.2) ("projection to
   128 dimensions", section 3) in both networks;
-* G: cat(z, phi'(t)) -> ConvTranspose 4x4 -> BN, a residual bottleneck block at 4x4, then stride-2
-  transposed convolutions (BN + ReLU) halving the width at each doubling, and Tanh at the image size;
+* G: cat(z, phi'(t)) -> ConvTranspose 4x4 -> BN, a residual bottleneck block at 4x4, a stride-2 transposed
+  convolution -> BN and a second residual bottleneck block at 8x8, then stride-2 transposed convolutions
+  (BN + ReLU) halving the width at each doubling, and Tanh at the image size;
 * D: stride-2 convolutions (BN + LeakyReLU(0.2), no BN on the first) down to 4x4, a residual bottleneck
   block, then phi'(t) replicated spatially and depth-concatenated, conv1x1 -> BN -> LeakyReLU -> conv4x4
   to one logit (the Lua code ends in a Sigmoid; we return the logit and use BCE-with-logits, which is the
@@ -114,8 +115,12 @@ class GANINTCLSGenerator(nn.Module):
         self.project_text = _text_projection(sentence_dim, text_dim)
         self.stem = nn.Sequential(nn.ConvTranspose2d(z_dim + text_dim, widths[0], 4, 1, 0, bias=False), nn.BatchNorm2d(widths[0]))
         self.bottleneck = ResidualBottleneck(widths[0], nn.ReLU(inplace=True))
+        # the Lua code's second residual block, at 8x8: the transposed conv and BN feed it without a ReLU
+        # (the block applies it after the sum), as the stem feeds the first one
+        self.up_8 = nn.Sequential(nn.ConvTranspose2d(widths[0], widths[1], 4, 2, 1, bias=False), nn.BatchNorm2d(widths[1]))
+        self.bottleneck_8 = ResidualBottleneck(widths[1], nn.ReLU(inplace=True))
         ups: list[nn.Module] = []
-        for cin, cout in zip(widths[:-1], widths[1:]):
+        for cin, cout in zip(widths[1:-1], widths[2:]):
             ups += [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
         self.up = nn.Sequential(*ups)
         self.to_rgb = nn.Sequential(nn.ConvTranspose2d(widths[-1], out_channels, 4, 2, 1, bias=False), nn.Tanh())
@@ -135,7 +140,8 @@ class GANINTCLSGenerator(nn.Module):
         check_shape("sentence", sentence, [dims["B"], self.sentence_dim])
         text = self.project_text(sentence.to(z.dtype))
         h = self.stem(torch.cat((z, text), dim=1)[:, :, None, None])
-        return self.to_rgb(self.up(self.bottleneck(h)))
+        h = self.bottleneck_8(self.up_8(self.bottleneck(h)))
+        return self.to_rgb(self.up(h))
 
 
 @register_model("gan_int_cls_discriminator")

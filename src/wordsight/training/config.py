@@ -156,7 +156,12 @@ class TrainConfig:
     # updates per training step for a phase, by phase name (e.g. {d: 2}: two D updates on two fresh batches
     # per G update, WGAN's n_critic); unnamed phases run once
     phase_repeats: dict[str, int] = field(default_factory=dict)
-    lr_schedule: Literal["constant", "linear", "cosine"] = "constant"
+    # "step": the learning rate times lr_decay_factor every lr_decay_every steps or lr_decay_every_epochs
+    # epochs (GAN-INT-CLS and StackGAN halve it every 100 epochs); "linear"/"cosine" decay to 0 at `steps`
+    lr_schedule: Literal["constant", "linear", "cosine", "step"] = "constant"
+    lr_decay_every: int = 0  # steps between decays of lr_schedule "step" (0: use lr_decay_every_epochs)
+    lr_decay_every_epochs: float = 0.0  # epochs between decays (an epoch: the data set's length / global batch)
+    lr_decay_factor: float = 0.5
     warmup_steps: int = 0
     grad_clip: float | None = None
     ema_decay: float = 0.999
@@ -207,6 +212,12 @@ class TrainConfig:
             raise ConfigError(f"steps and warmup_steps must be >= 0, got {self.steps} and {self.warmup_steps}")
         if self.minutes is not None and self.minutes <= 0:
             raise ConfigError(f"minutes must be positive, got {self.minutes}")
+        if self.lr_decay_every < 0 or self.lr_decay_every_epochs < 0 or not 0.0 < self.lr_decay_factor <= 1.0:
+            raise ConfigError(f"lr_decay_every and lr_decay_every_epochs must be >= 0 and lr_decay_factor in (0, 1], got "
+                              f"{self.lr_decay_every}, {self.lr_decay_every_epochs} and {self.lr_decay_factor}")
+        if self.lr_schedule == "step" and (self.lr_decay_every > 0) == (self.lr_decay_every_epochs > 0):
+            raise ConfigError("lr_schedule step needs exactly one of lr_decay_every (steps) and lr_decay_every_epochs, "
+                              f"got {self.lr_decay_every} and {self.lr_decay_every_epochs}")
         if not isinstance(self.phase_repeats, dict):
             raise ConfigError(f"phase_repeats must map phase names to counts, e.g. {{d: 2}}, got {self.phase_repeats!r}")
         for name, count in self.phase_repeats.items():

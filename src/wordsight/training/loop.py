@@ -93,14 +93,29 @@ def train(
     return Trainer(cfg, system, data, Path(run_dir), resume, desc).run()
 
 
-def _lr_factor(cfg: TrainConfig):
-    """Multiplier of the base learning rate at step s: linear warm-up, then constant/linear/cosine decay."""
+def decay_interval_steps(cfg: TrainConfig, data: Any, num_processes: int = 1) -> int:
+    """Steps between decays of ``lr_schedule: step``: ``lr_decay_every``, or ``lr_decay_every_epochs`` times
+    the steps of one epoch (the data set's length over the global batch; at least one step)."""
+    if cfg.lr_decay_every > 0:
+        return cfg.lr_decay_every
+    if not hasattr(data, "__len__"):
+        raise ConfigError("lr_decay_every_epochs needs a data set with a length; this source streams batches: "
+                          "set lr_decay_every (steps) instead")
+    global_batch = cfg.batch_size * cfg.grad_accum * num_processes
+    return max(1, round(cfg.lr_decay_every_epochs * len(data) / global_batch))
+
+
+def _lr_factor(cfg: TrainConfig, decay_every: int = 0):
+    """Multiplier of the base learning rate at step s: linear warm-up, then constant/step/linear/cosine
+    decay. A pure function of the step, so a resumed run continues the same schedule."""
 
     def factor(step: int) -> float:
         if step < cfg.warmup_steps:
             return (step + 1) / cfg.warmup_steps
         if cfg.lr_schedule == "constant":
             return 1.0
+        if cfg.lr_schedule == "step":
+            return cfg.lr_decay_factor ** ((step - cfg.warmup_steps) // decay_every)
         span = max(1, cfg.steps - cfg.warmup_steps)
         progress = min(1.0, (step - cfg.warmup_steps) / span)
         return 1.0 - progress if cfg.lr_schedule == "linear" else 0.5 * (1.0 + math.cos(math.pi * progress))
@@ -127,7 +142,8 @@ class Trainer:
         self.cfg = self._resolved_config(cfg)
         self._place_networks()
         self.optimizers, self.params = self._make_optimizers()
-        self.schedulers = {n: torch.optim.lr_scheduler.LambdaLR(o, _lr_factor(cfg)) for n, o in self.optimizers.items()}
+        decay_every = decay_interval_steps(cfg, data, self.accelerator.num_processes) if cfg.lr_schedule == "step" else 0
+        self.schedulers = {n: torch.optim.lr_scheduler.LambdaLR(o, _lr_factor(cfg, decay_every)) for n, o in self.optimizers.items()}
         fp16 = cfg.mixed_precision == "fp16"
         self.scalers = {n: torch.amp.GradScaler(self.device.type) for n in self.optimizers} if fp16 else {}
         self.ema = make_ema(self.objective.generator)

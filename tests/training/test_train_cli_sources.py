@@ -1,0 +1,57 @@
+"""`wordsight train SYSTEM --data folder:|cub:PATH` with each system's default config (no --config): every
+registered text-to-image system trains on a caption folder and on a CUB layout, and records what it trained on.
+A new system must add its tiny settings here (the first test fails until it does)."""
+
+import json
+
+import pytest
+
+from wordsight.cli.main import main
+from wordsight.training.objective import SYSTEMS
+
+from .conftest import write_tiny_caption_folder, write_tiny_cub
+
+COMMON = ["data.sentence_whitening=8", "steps=2", "batch_size=4", "log_every=1", "sample_every=100", "checkpoint_every=100",
+          "num_samples=4", "tensorboard=false", "progress=false", "mixed_precision=no"]
+
+# per system: tiny model settings; "{pipeline:SYSTEM}" is the pipeline this test trained for SYSTEM before
+TINY = {
+    "dfgan": ["model.nf=4", "model.image_size=16", "model.z_dim=8", "model.sentence_dim=8"],
+    "gan-int-cls": ["model.ngf=4", "model.ndf=4", "model.image_size=16", "model.z_dim=8", "model.sentence_dim=8"],
+    "gan-int-cls-style": ["model.generator={pipeline:gan-int-cls}", "model.nf=4"],
+}
+
+
+PIPELINE_SYSTEM = {"gan-int-cls-style": "gan-int-cls"}
+
+
+def test_every_registered_system_has_tiny_settings_here():
+    assert set(SYSTEMS) == set(TINY), "add the new system's tiny model settings to TINY"
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORDSIGHT_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.mark.parametrize("layout", ["folder", "cub"])
+def test_each_system_trains_on_a_real_layout_with_its_default_config(tmp_path, layout):
+    root = (write_tiny_caption_folder(tmp_path / "data", n=5, captions=3) if layout == "folder"
+            else write_tiny_cub(tmp_path / "data", train=4, test=2, captions=5))
+    items = 15 if layout == "folder" else 20
+    pipelines = {}
+    for system, tiny in TINY.items():  # in order: a system may need an earlier one's pipeline
+        out = tmp_path / "runs" / system
+        for name, path in pipelines.items():
+            tiny = [a.replace(f"{{pipeline:{name}}}", str(path)) for a in tiny]
+        assert main(["train", system, "--data", f"{layout}:{root}", "--out", str(out), *tiny, *COMMON]) == 0, system
+        run = next(out.iterdir())
+        assert run.name.endswith(f"-{system}-{layout}"), run.name
+        info = json.loads((run / "data.json").read_text())
+        assert (info["source"], info["path"], info["items"]) == (layout, str(root), items), system
+        meta = json.loads((run / "pipeline" / "pipeline.json").read_text())
+        # the style encoder's pipeline is its generator's, plus style_encoder/
+        assert meta["system"] == PIPELINE_SYSTEM.get(system, system) and meta["trained_on"]["data"] == f"{layout}:{root}", (system, meta)
+        if system == "gan-int-cls-style":
+            assert (run / "pipeline" / "style_encoder").is_dir()
+        pipelines[system] = run / "pipeline"
