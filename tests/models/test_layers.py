@@ -64,3 +64,26 @@ def test_blocks_give_the_same_result_under_channels_last():
     up, down = up.to(memory_format=torch.channels_last), down.to(memory_format=torch.channels_last)
     out = down(up(x.contiguous(memory_format=torch.channels_last), c))
     assert torch.allclose(ref, out, atol=1e-5)
+
+
+def test_conditioning_augmentation_reparameterises_and_is_deterministic_in_eval():
+    from wordsight.models.layers import ConditioningAugmentation
+
+    torch.manual_seed(0)
+    for activation in ("relu", "glu"):
+        ca = ConditioningAugmentation(sentence_dim=6, c_dim=4, activation=activation)
+        sentence = torch.randn(3, 6)
+        eps = torch.randn(3, 4)
+        c, mu, logvar = ca(sentence, noise=eps)
+        assert c.shape == mu.shape == logvar.shape == (3, 4)
+        assert torch.allclose(c, mu + torch.exp(0.5 * logvar) * eps)
+        # the gradient of c reaches both halves of the projection (mu and sigma) through the sample
+        c.sum().backward()
+        grad = ca.fc.weight.grad
+        rows = 4 if activation == "relu" else 8  # glu: the gate rows of the mu half and of the logvar half
+        assert grad[:rows].abs().sum() > 0 and grad[rows:2 * rows].abs().sum() > 0
+        ca.eval()
+        c1, mu1, _ = ca(sentence)
+        assert torch.equal(c1, mu1) and torch.equal(ca(sentence)[0], c1)
+        ca.train()
+        assert not torch.equal(ca(sentence)[0], ca(sentence)[0])  # a fresh eps per call in training

@@ -1,6 +1,7 @@
 """Shared building blocks for the GAN generators and discriminators.
 
-The DF-GAN blocks follow Tao et al., "DF-GAN: A Simple and Effective Baseline for Text-to-Image
+:class:`ConditioningAugmentation` is StackGAN's (Zhang et al., ICCV 2017, section 3.1; seed 003/004), shared
+by StackGAN and StackGAN++. The DF-GAN blocks follow Tao et al., "DF-GAN: A Simple and Effective Baseline for Text-to-Image
 Synthesis" (CVPR 2022), section 3.3 (deep text-image fusion block) and the official 2022 code
 (tobran/DF-GAN, ``code/models/GAN.py``). Every block is memory-format agnostic (no ``.view`` on
 feature maps), so models run unchanged under ``channels_last``.
@@ -12,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["Affine", "DFBlock", "DFUpBlock", "ResidualDownBlock", "pyramid_channels"]
+__all__ = ["Affine", "ConditioningAugmentation", "DFBlock", "DFUpBlock", "ResidualDownBlock", "pyramid_channels"]
 
 
 def pyramid_channels(nf: int, image_size: int, max_multiplier: int = 8) -> list[int]:
@@ -114,3 +115,35 @@ class ResidualDownBlock(nn.Module):
         if self.downsample:
             x = F.avg_pool2d(x, 2)
         return x + self.gamma * res
+
+
+class ConditioningAugmentation(nn.Module):
+    """sentence [B, D] -> (c, mu, logvar), each [B, c_dim]: StackGAN's conditioning augmentation.
+
+    mu and log sigma^2 come from one linear layer on the text embedding; c = mu + sigma * eps with
+    eps ~ N(0, I) (the reparameterisation, so gradients reach mu and sigma), and c = mu in eval mode, which
+    gives deterministic samples for a fixed z. Train it with :func:`wordsight.losses.conditioning.kl_to_standard_normal`
+    (StackGAN's KL term, coefficient 2.0). ``activation``: "relu" as StackGAN's official CA_NET, "glu" as
+    StackGAN++'s (a linear layer to twice the width, halved by a gated linear unit).
+    """
+
+    def __init__(self, sentence_dim: int, c_dim: int = 128, activation: str = "relu"):
+        super().__init__()
+        if activation not in ("relu", "glu"):
+            raise ValueError(f"activation must be 'relu' or 'glu', got {activation!r}")
+        self.sentence_dim, self.c_dim, self.activation = sentence_dim, c_dim, activation
+        self.fc = nn.Linear(sentence_dim, c_dim * (4 if activation == "glu" else 2))
+
+    def encode(self, sentence: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mu, logvar) of the conditioning distribution."""
+        h = self.fc(sentence)
+        h = F.glu(h, dim=1) if self.activation == "glu" else F.relu(h)
+        return h[:, : self.c_dim], h[:, self.c_dim:]
+
+    def forward(self, sentence: torch.Tensor, noise: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        mu, logvar = self.encode(sentence)
+        if noise is None:
+            if not self.training:
+                return mu, mu, logvar
+            noise = torch.randn_like(mu)
+        return mu + torch.exp(0.5 * logvar) * noise, mu, logvar
