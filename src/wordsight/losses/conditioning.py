@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import torch
 
+from ..utils.checks import InputError
+
 __all__ = ["kl_to_standard_normal"]
 
 
 def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """Mean over elements of the KL divergence of N(mu, exp(logvar)) from N(0, 1)."""
     if mu.shape != logvar.shape:
-        raise ValueError(f"mu {tuple(mu.shape)} and logvar {tuple(logvar.shape)} must have the same shape")
+        raise InputError(f"mu {tuple(mu.shape)} and logvar {tuple(logvar.shape)} must have the same shape")
     return -0.5 * torch.mean(1.0 + logvar - mu.pow(2) - logvar.exp())

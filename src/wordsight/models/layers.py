@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..utils.checks import InputError
+
 __all__ = ["Affine", "ConditioningAugmentation", "DFBlock", "DFUpBlock", "ResidualDownBlock", "pyramid_channels"]
 
 
@@ -130,7 +132,7 @@ class ConditioningAugmentation(nn.Module):
     def __init__(self, sentence_dim: int, c_dim: int = 128, activation: str = "relu"):
         super().__init__()
         if activation not in ("relu", "glu"):
-            raise ValueError(f"activation must be 'relu' or 'glu', got {activation!r}")
+            raise InputError(f"activation must be 'relu' or 'glu', got {activation!r}")
         self.sentence_dim, self.c_dim, self.activation = sentence_dim, c_dim, activation
         self.fc = nn.Linear(sentence_dim, c_dim * (4 if activation == "glu" else 2))
 
