@@ -108,3 +108,19 @@ def test_multi_stage_generator_returns_last_stage_and_keeps_the_others():
     out = pipe(["a red circle"], num_images=3)
     assert out.images.shape == (3, 3, 16, 16)
     assert [s.shape[-1] for s in out.stages] == [8, 16]
+
+
+def test_stackgan_pipeline_gives_every_stage_as_pictures_and_oracle_scores():
+    from wordsight.models.stackgan import StackGANGenerator
+    from wordsight.pipelines.evaluation import oracle_accuracy, oracle_accuracy_per_stage
+
+    torch.manual_seed(0)
+    g = StackGANGenerator(ngf=4, z_dim=8, sentence_dim=6, c_dim=4, stage1_size=16, stages=2, upscale=2)
+    pipe = TextToImage(g, BagOfWordsEncoder(), {"name": "bag"}, device="cpu")
+    out = pipe(["a red circle", "a blue square"], num_images=2)
+    rows = out.stages_to_pil()
+    assert len(rows) == 4 and [im.size for im in rows[0]] == [(16, 16), (32, 32)]
+    captions = {"test": ["a small red circle", "a large blue square"]}
+    per_stage = oracle_accuracy_per_stage(pipe, captions, seed=3)
+    assert len(per_stage["test"]) == 2
+    assert per_stage["test"][1] == pytest.approx(oracle_accuracy(pipe, captions, seed=3)["test"], nan_ok=True)  # the last stage is the result

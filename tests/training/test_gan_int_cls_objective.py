@@ -1,7 +1,9 @@
+import pytest
 import torch
 import torch.nn.functional as F
 
 import wordsight.training.objectives.gan_int_cls as gic
+from wordsight.config import ConfigError
 from wordsight.hub import save_pretrained
 from wordsight.models.gan_int_cls import GANINTCLSGenerator
 from wordsight.training import SYSTEMS, TrainConfig, build_objective
@@ -44,6 +46,25 @@ def test_d_step_scores_real_right_real_wrong_and_fake():
     assert torch.equal(wrong, torch.roll(batch["sentence"], -1, 0))  # each image with its neighbour's text
     assert torch.equal(fake, batch["sentence"])
     assert torch.allclose(out["loss"], out["d_real"] + 0.5 * out["d_wrong"] + 0.5 * out["d_fake"])
+
+
+def test_instance_noise_reaches_every_image_d_sees():
+    batch = _batch()
+    seen = []
+    for noise in (0.0, 0.5):
+        torch.manual_seed(0)
+        obj = build_objective("gan-int-cls", {**TINY, "instance_noise": noise})
+        orig = obj.D.features
+        obj.D.features = lambda x, orig=orig: (seen.append(x.detach().clone()), orig(x))[1]
+        obj.d_step(batch)
+        obj.g_step(batch)
+    clean, noisy = seen[:3], seen[3:]  # real (D step), fake (D step), fake + interpolated (G step)
+    assert torch.equal(clean[0], batch["images"])
+    # the noise draws shift the RNG, so the fakes differ a little too; at std 0.5 the noise dominates
+    for a, b in zip(clean, noisy):
+        assert 0.4 < (b - a).std() < 0.6
+    with pytest.raises(ConfigError, match="instance_noise"):
+        build_objective("gan-int-cls", {**TINY, "instance_noise": -1})
 
 
 def test_interpolated_batch_enters_the_g_loss():

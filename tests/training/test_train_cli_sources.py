@@ -19,6 +19,7 @@ TINY = {
     "dfgan": ["model.nf=4", "model.image_size=16", "model.z_dim=8", "model.sentence_dim=8"],
     "gan-int-cls": ["model.ngf=4", "model.ndf=4", "model.image_size=16", "model.z_dim=8", "model.sentence_dim=8"],
     "gan-int-cls-style": ["model.generator={pipeline:gan-int-cls}", "model.nf=4"],
+    "stackgan": ["model.ngf=4", "model.ndf=4", "model.z_dim=8", "model.sentence_dim=8", "model.c_dim=4", "model.stage1_size=16"],
 }
 
 

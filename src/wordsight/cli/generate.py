@@ -21,6 +21,7 @@ def generate(
     precision: str = typer.Option("no", help="no (exact fp32), bf16, or auto (bf16 where the CPU/GPU computes it natively)."),
     compile: bool = typer.Option(False, "--compile", help="Run the generator through torch.compile (pays off for many images)."),
     style_from: list[Path] = typer.Option(None, "--style-from", help="Style image(s) (GAN-INT-CLS style encoder): rows = images, columns = captions."),
+    stages: bool = typer.Option(False, "--stages", help="Multi-stage generators (StackGAN, StackGAN++): one row per image with every stage, lowest resolution first."),
 ) -> None:
     """Generate images from captions with a trained text-to-image pipeline."""
     import warnings
@@ -44,7 +45,15 @@ def generate(
         typer.echo(f"warning: {w.message}", err=True)
     cell = max(96, res.images.shape[-1])
     out.parent.mkdir(parents=True, exist_ok=True)
-    captioned_grid(res.to_pil(), res.captions, ncols=ncols, cell=cell, text_h=36).save(out)
+    if stages:
+        if not res.stages or len(res.stages) < 2:
+            raise InputError(f"--stages: this pipeline's generator ({pipe.info.get('system', 'unknown system')}) has one stage")
+        sizes = [s.shape[-1] for s in res.stages]
+        pictures = [im for row in res.stages_to_pil() for im in row]
+        labels = [f"stage {k + 1} ({size} px): {cap}" for cap in res.captions for k, size in enumerate(sizes)]
+        captioned_grid(pictures, labels, ncols=len(sizes), cell=cell, text_h=36).save(out)
+    else:
+        captioned_grid(res.to_pil(), res.captions, ncols=ncols, cell=cell, text_h=36).save(out)
     if save_each:
         folder = out.with_suffix("")
         folder.mkdir(parents=True, exist_ok=True)

@@ -63,6 +63,9 @@ def export_pipeline(result, dataset, data: str, system: str) -> "Path | None":
     parts = objective.pipeline_parts(result.ema.float().eval())
     if objective.base_pipeline is not None:
         pipe = TextToImage.from_pretrained(objective.base_pipeline)
+        if "generator" in parts:  # a later stage replaces the base pipeline's generator (StackGAN stage 2)
+            pipe = TextToImage(parts.pop("generator"), pipe.text_encoder, pipe.encoder_spec, pipe.truncation,
+                               style_encoder=pipe.style_encoder, info={**pipe.info, "system": system})
     else:
         generator = parts.pop("generator", None)
         if generator is None or not hasattr(generator, "sample_noise"):

@@ -93,6 +93,24 @@ def oracle_accuracy(pipe: Any, captions: Mapping[str, Sequence[str]], seed: int 
     return res
 
 
+def oracle_accuracy_per_stage(pipe: Any, captions: Mapping[str, Sequence[str]], seed: int = 0,
+                              oracle: torch.nn.Module | None = None) -> dict[str, list[dict[str, float]]]:
+    """:func:`oracle_accuracy` of every stage of a multi-stage generator (StackGAN, StackGAN++), lowest
+    resolution first, from the same noise: ``{split: [scores of stage 1, stage 2, ...]}``. The oracle
+    resizes every stage to its input size, so a small stage is read as well as its pixels allow."""
+    from .text_to_image import UnknownWordsWarning
+
+    oracle = oracle if oracle is not None else load_oracle()
+    res = {}
+    for split, caps in captions.items():
+        with warnings.catch_warnings():  # held-out captions use unseen templates on purpose
+            warnings.simplefilter("ignore", UnknownWordsWarning)
+            out = pipe(list(caps), generator=torch.Generator().manual_seed(seed))
+        stages = out.stages or [out.images]
+        res[split] = [summarize_scores(score_against_captions(oracle, images, list(caps))) for images in stages]
+    return res
+
+
 # ---------------------------------------------------------------------------------------------------
 # encoders that need weights from disk
 

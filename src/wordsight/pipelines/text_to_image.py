@@ -56,6 +56,11 @@ class TextToImageOutput:
     def to_pil(self) -> list[Image.Image]:
         return [tensor_to_pil(im) for im in self.images]
 
+    def stages_to_pil(self) -> list[list[Image.Image]]:
+        """Per image, every stage's picture, lowest resolution first (one per image for one-stage generators)."""
+        stages = self.stages or [self.images]
+        return [[tensor_to_pil(stage[i]) for stage in stages] for i in range(self.images.shape[0])]
+
 
 def build_text_encoder_from_spec(spec: dict, folder: Path):
     from .. import text

@@ -138,6 +138,7 @@ class Trainer:
         _set_determinism(cfg.deterministic, self.device)
         seed_everything(mix_seed("init", cfg.seed))  # identical initial weights in every process
         self.objective = build_objective(cfg.system if system is None else system, cfg.model) if not isinstance(system, GANObjective) else system
+        self.objective.check_data(data)
         self.opt_cfgs = resolve_optimizers(cfg, self.objective.optimizer_defaults())
         self.cfg = self._resolved_config(cfg)
         self._place_networks()
@@ -331,6 +332,7 @@ class Trainer:
                 logs.update(phase_logs)  # the last repetition's losses are logged
                 bad |= not ok
         self.objective.end_step()
+        self._sync_buffers()
         with warnings.catch_warnings():  # a skipped optimizer step is intended; the schedule stays f(step)
             warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)`")
             for sched in self.schedulers.values():
@@ -372,6 +374,22 @@ class Trainer:
         logs = {f"{phase.name}/{k}": float(v) for k, v in sums.items()}
         logs[f"{phase.name}/grad_norm"] = float(norm)
         return logs, ok
+
+    def _sync_buffers(self) -> None:
+        """Average the floating-point buffers (batch-norm running statistics) over processes after each step:
+        each process normalised its own shard of the batch, so its running statistics differ, and replicas
+        must stay identical (DDP broadcasts process 0's instead; the mean uses every process's data)."""
+        if self.world == 1:
+            return
+        buffers = [b for b in self.objective.buffers() if b.is_floating_point()]
+        if not buffers:
+            return
+        flat = self.accelerator.reduce(torch.cat([b.detach().reshape(-1).float() for b in buffers]), reduction="mean")
+        offset = 0
+        with torch.no_grad():
+            for b in buffers:
+                b.copy_(flat[offset : offset + b.numel()].view(b.shape))
+                offset += b.numel()
 
     def _sync_grads(self, params: list[nn.Parameter], losses_finite: bool) -> list[torch.Tensor]:
         """Average gradients over processes in one all-reduce; a NaN marker spreads any process's

@@ -85,6 +85,10 @@ class GANObjective(nn.Module):
         """The trained modules a pipeline folder holds, by folder name (default: the EMA generator)."""
         return {"generator": ema}
 
+    def check_data(self, data: Any) -> None:
+        """Raise a ConfigError when ``data`` cannot serve this system; called once before training (e.g. a
+        run that extends a trained pipeline must see the sentence vectors that pipeline was trained on)."""
+
     def end_step(self) -> None:
         """Called after every training step, and between the repetitions of a phase that
         ``phase_repeats`` runs more than once; drop per-step caches here."""
@@ -101,6 +105,34 @@ def frozen_weights(module: nn.Module) -> Iterator[None]:
     finally:
         for p, flag in zip(module.parameters(), flags):
             p.requires_grad_(flag)
+
+
+def check_same_sentence_vectors(data: Any, pipeline: Any, option: str) -> None:
+    """ConfigError unless ``data``'s sentence vectors come from the text encoder and the fitted whitening
+    of the pipeline folder ``pipeline`` (named by the config option ``option``): a model trained on top of
+    another one must be conditioned the same way, or it learns from vectors the pipeline never makes."""
+    import json
+    from pathlib import Path
+
+    from ..hub import from_pretrained
+
+    meta_path = Path(pipeline) / "pipeline.json"
+    if not meta_path.exists():
+        return
+    spec = json.loads(meta_path.read_text()).get("text_encoder") or {}
+    data_spec = getattr(data, "encoder_spec", None)
+    if data_spec is not None and spec.get("name") and data_spec.get("name") != spec["name"]:
+        raise ConfigError(f"{option}={pipeline} was trained on {spec['name']} sentence vectors, this run's data gives "
+                          f"{data_spec.get('name')} ones; set data.text_encoder={spec['name']}")
+    mine = getattr(data, "whitening", None)
+    theirs = from_pretrained(Path(pipeline) / spec["whitening"]) if spec.get("whitening") else None
+    if mine is None and theirs is None:
+        return
+    same = (mine is not None and theirs is not None and mine.output_dim == theirs.output_dim
+            and torch.allclose(mine.mean, theirs.mean, atol=1e-5) and torch.allclose(mine.projection, theirs.projection, atol=1e-4))
+    if not same:
+        raise ConfigError(f"{option}={pipeline}: this run's sentence whitening differs from the one that model was trained with; "
+                          "use the same data options (data.sentence_whitening, data.synthetic.*, seed) as its run")
 
 
 SYSTEMS: Registry[type[GANObjective]] = Registry("training system", base=GANObjective)

@@ -89,6 +89,21 @@ def default_data_spec(cfg: Any) -> str:
     raise InputError(f"this config trains on {source}; pass --data {source}:PATH")
 
 
+def model_image_size(cfg: Any) -> int:
+    """The image size of the run's real data: ``model.image_size`` as the system's config resolves it (a
+    system may derive it, as StackGAN's stage 2 does from stage1_size and upscale); 64 when unset."""
+    import dataclasses
+
+    from .objective import SYSTEMS
+
+    cls = SYSTEMS.get(cfg.system).config_cls if cfg.system in SYSTEMS else None
+    if cls is not None and "image_size" in {f.name for f in dataclasses.fields(cls)}:
+        size = config_from_dict(cls, dict(cfg.model)).image_size
+        if size is not None:
+            return int(size)
+    return int(cfg.model.get("image_size", 64))
+
+
 def build_data(spec: str, cfg: Any, progress: bool = True):
     """The training data set named by ``spec`` (see the module docstring) for ``cfg`` (a TrainConfig).
 
@@ -100,7 +115,7 @@ def build_data(spec: str, cfg: Any, progress: bool = True):
 
     parsed = parse_data_spec(spec)
     data_cfg = _data_config(cfg)
-    size = int(cfg.model.get("image_size", 64))
+    size = model_image_size(cfg)
     if parsed.kind == "random":
         dataset = _random_data(cfg, parsed, size)
     else:

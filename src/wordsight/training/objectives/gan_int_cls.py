@@ -35,7 +35,7 @@ from ...losses.adversarial import bce_d_fake, bce_d_real, bce_g, mismatched
 from ...models.gan_int_cls import TEXT_PROJECTION_DIM, GANINTCLSDiscriminator, GANINTCLSGenerator, StyleEncoder
 from ...utils.checks import InputError, check_shape
 from ..config import OptimizerConfig
-from ..objective import SYSTEMS, GANObjective, Phase, frozen_weights
+from ..objective import SYSTEMS, GANObjective, Phase, check_same_sentence_vectors, frozen_weights
 
 
 @dataclass
@@ -52,6 +52,10 @@ class GANINTCLSConfig:
     interp_weight: float = 1.0  # weight of the interpolated-text G term (0 = plain GAN-CLS)
     interp_beta: float = 0.5
     truncation: float | None = None  # sampling only
+    # Not in the paper: std of Gaussian noise added to every image D sees, real and fake, in both steps
+    # ("instance noise", Sonderby et al. 2017; Arjovsky & Bottou 2017), so that D cannot separate the two
+    # image distributions perfectly and G's gradient does not vanish. 0 = off (the paper).
+    instance_noise: float = 0.0
 
     def __post_init__(self) -> None:
         if min(self.ngf, self.ndf, self.z_dim, self.sentence_dim, self.text_dim) < 1:
@@ -62,6 +66,8 @@ class GANINTCLSConfig:
             raise ConfigError(f"model.interp_weight must be >= 0, got {self.interp_weight}")
         if not 0.0 <= self.interp_beta <= 1.0:
             raise ConfigError(f"model.interp_beta must be in [0, 1], got {self.interp_beta}")
+        if not self.instance_noise >= 0:
+            raise ConfigError(f"model.instance_noise must be >= 0, got {self.instance_noise}")
 
 
 def gan_cls_discriminator_loss(real_right: torch.Tensor, real_wrong: torch.Tensor, fake_right: torch.Tensor,
@@ -138,15 +144,20 @@ class GANINTCLSObjective(GANObjective):
         z = torch.randn(texts.shape[0], self.cfg.z_dim, device=sentence.device)
         return self.G(z, texts), texts
 
+    def _noised(self, images: torch.Tensor) -> torch.Tensor:
+        if self.cfg.instance_noise <= 0:
+            return images
+        return images + self.cfg.instance_noise * torch.randn_like(images)
+
     def d_step(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         images, sentence = self._unpack(batch)
         b = images.shape[0]
-        real_features = self.D.features(images)
+        real_features = self.D.features(self._noised(images))
         real_right = self.D.logits(real_features, sentence)
         real_wrong = self.D.logits(real_features, mismatched(sentence))
         fakes, texts = self._generate(sentence)
         self._fakes.append((fakes, texts))
-        fake_right = self.D(fakes[:b].detach(), sentence)
+        fake_right = self.D(self._noised(fakes[:b].detach()), sentence)
         hard = batch.get("mismatch_sentence")
         if hard is None:
             return gan_cls_discriminator_loss(real_right, real_wrong, fake_right, self.cfg.cls_weight)
@@ -168,7 +179,7 @@ class GANINTCLSObjective(GANObjective):
             b = sentence.shape[0]
             fakes, texts = self._generate(sentence)
         with frozen_weights(self.D):
-            logits = self.D(fakes, texts)
+            logits = self.D(self._noised(fakes), texts)
         adversarial = bce_g(logits[:b])
         if self.cfg.interp_weight <= 0:
             return {"loss": adversarial}
@@ -222,6 +233,10 @@ class StyleEncoderObjective(GANObjective):
     def from_config(cls, cfg: StyleEncoderConfig) -> "StyleEncoderObjective":
         G, pipeline = load_frozen_generator(cfg.generator)
         return cls(StyleEncoder(nf=cfg.nf, z_dim=G.z_dim, image_size=G.image_size), G, cfg, pipeline)
+
+    def check_data(self, data: Any) -> None:
+        if self.base_pipeline is not None:
+            check_same_sentence_vectors(data, self.base_pipeline, "model.generator")
 
     def networks(self) -> dict[str, nn.Module]:
         return {"style_encoder": self.S}
