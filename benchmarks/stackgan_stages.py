@@ -6,7 +6,8 @@ Stage-I").
 
 Prints one markdown row per split and stage: oracle colour/shape/size/count/joint accuracy of one image per
 caption for n test and n held-out captions of the one-object synthetic world (seed 1234), every stage from
-the same noise. Writes the picture: one row per caption, every stage side by side (lowest resolution first).
+the same noise. Writes the picture: one row per caption, two samples, each with every stage side by side
+(lowest resolution first).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def main() -> None:
     pictures = [im for row in out.stages_to_pil() for im in row]
     labels = [f"stage {k + 1} ({size} px): {cap}" for cap in out.captions for k, size in enumerate(sizes)]
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    captioned_grid(pictures, labels, ncols=len(sizes), cell=96, text_h=36).save(args.out)
+    captioned_grid(pictures, labels, ncols=2 * len(sizes), cell=96, text_h=36).save(args.out)
     print(f"wrote {args.out}")
 
 

@@ -1,6 +1,6 @@
 """Systems with batch norm under two CPU processes (torchrun, Accelerate MULTI_CPU): each process normalises its
 own shard, so the loop averages the running statistics after every step and the replicas stay identical
-(the replica check at the checkpoint fails otherwise): GAN-INT-CLS, and StackGAN's two stages."""
+(the replica check at the checkpoint fails otherwise): GAN-INT-CLS, StackGAN's two stages, StackGAN++."""
 
 import json
 import os
@@ -12,9 +12,10 @@ import torch
 from wordsight.hub import save_pretrained
 from wordsight.models.stackgan import StackGANGenerator
 
-COMMON = ["model.ngf=4", "model.ndf=4", "model.z_dim=8", "model.sentence_dim=8", "steps=2", "batch_size=4", "checkpoint_every=2", "log_every=1", "num_samples=4",
+COMMON = ["model.z_dim=8", "model.sentence_dim=8", "steps=2", "batch_size=4", "checkpoint_every=2", "log_every=1", "num_samples=4",
           "tensorboard=false", "progress=false", "mixed_precision=no"]
-STACKGAN = ["model.c_dim=4", "model.stage1_size=16", "model.upscale=2"]
+WIDTHS = ["model.ngf=4", "model.ndf=4"]
+STACKGAN = [*WIDTHS, "model.c_dim=4", "model.stage1_size=16", "model.upscale=2"]
 
 
 def _launch_two(out, config, sets):
@@ -32,7 +33,7 @@ def _launch_two(out, config, sets):
 
 
 def test_two_processes_train_gan_int_cls(tmp_path):
-    run = _launch_two(tmp_path, "gan_int_cls_synthetic", ["model.image_size=16"])
+    run = _launch_two(tmp_path, "gan_int_cls_synthetic", [*WIDTHS, "model.image_size=16"])
     assert "system: gan-int-cls" in (run / "config.yaml").read_text()
 
 
@@ -44,3 +45,9 @@ def test_two_processes_train_stackgan_stage1_and_stage2(tmp_path):
     run2 = _launch_two(tmp_path / "s2", "stackgan_synthetic", [*STACKGAN, "model.stage=2", f"model.init_from={tmp_path / 'g1'}"])
     config = (run2 / "config.yaml").read_text()
     assert "stage: 2" in config and "image_size: 32" in config  # Stage-II learnt at 32 px on 32 px data
+
+
+def test_two_processes_train_stackgan_pp(tmp_path):
+    run = _launch_two(tmp_path, "stackgan_pp_synthetic", ["model.gf_dim=4", "model.df_dim=2", "model.c_dim=4", "model.base_size=16",
+                                                          "model.branch_num=2"])
+    assert "system: stackgan-pp" in (run / "config.yaml").read_text()

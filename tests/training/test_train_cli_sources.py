@@ -19,6 +19,8 @@ TINY = {
     "dfgan": ["model.nf=4", "model.image_size=16", "model.z_dim=8", "model.sentence_dim=8"],
     "gan-int-cls": ["model.ngf=4", "model.ndf=4", "model.image_size=16", "model.z_dim=8", "model.sentence_dim=8"],
     "gan-int-cls-style": ["model.generator={pipeline:gan-int-cls}", "model.nf=4"],
+    "stackgan-pp": ["model.gf_dim=4", "model.df_dim=2", "model.z_dim=8", "model.sentence_dim=8", "model.c_dim=4",
+                    "model.base_size=16", "model.branch_num=2"],
     "stackgan": ["model.ngf=4", "model.ndf=4", "model.z_dim=8", "model.sentence_dim=8", "model.c_dim=4", "model.stage1_size=16"],
 }
 

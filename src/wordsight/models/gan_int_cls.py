@@ -33,6 +33,7 @@ from torch import nn
 
 from ..hub import register_model
 from ..utils.checks import InputError, check_shape
+from .layers import gaussian_noise
 
 __all__ = ["GANINTCLSGenerator", "GANINTCLSDiscriminator", "StyleEncoder", "ResidualBottleneck"]
 
@@ -128,12 +129,7 @@ class GANINTCLSGenerator(nn.Module):
 
     def sample_noise(self, n: int, generator: Optional[torch.Generator] = None, truncation: Optional[float] = None) -> torch.Tensor:
         """z ~ N(0, I) [n, z_dim] (the paper's noise); ``truncation`` scales a (-2, 2)-truncated normal."""
-        z = torch.randn(n, self.z_dim, generator=generator)
-        if truncation is not None:
-            if not 0 < truncation <= 1:
-                raise InputError(f"truncation must be in (0, 1], got {truncation}")
-            z = z.clamp(-2.0, 2.0) * truncation
-        return z
+        return gaussian_noise(n, self.z_dim, generator, truncation)
 
     def forward(self, z: torch.Tensor, sentence: torch.Tensor) -> torch.Tensor:
         dims = check_shape("z", z, ["B", self.z_dim])

@@ -15,7 +15,18 @@ from torch import nn
 
 from ..utils.checks import InputError
 
-__all__ = ["Affine", "ConditioningAugmentation", "DFBlock", "DFUpBlock", "ResidualDownBlock", "pyramid_channels"]
+__all__ = ["Affine", "ConditioningAugmentation", "DFBlock", "DFUpBlock", "ResidualDownBlock", "pyramid_channels", "gaussian_noise"]
+
+
+def gaussian_noise(n: int, z_dim: int, generator: torch.Generator | None = None, truncation: float | None = None) -> torch.Tensor:
+    """z ~ N(0, I) [n, z_dim], the noise of the DCGAN-style generators (GAN-INT-CLS, StackGAN, StackGAN++);
+    ``truncation`` in (0, 1] scales a normal clamped to (-2, 2)."""
+    z = torch.randn(n, z_dim, generator=generator)
+    if truncation is not None:
+        if not 0 < truncation <= 1:
+            raise InputError(f"truncation must be in (0, 1], got {truncation}")
+        z = z.clamp(-2.0, 2.0) * truncation
+    return z
 
 
 def pyramid_channels(nf: int, image_size: int, max_multiplier: int = 8) -> list[int]:

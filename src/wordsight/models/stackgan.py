@@ -39,7 +39,7 @@ from torch import nn
 
 from ..hub import register_model
 from ..utils.checks import InputError, check_shape
-from .layers import ConditioningAugmentation
+from .layers import ConditioningAugmentation, gaussian_noise
 
 __all__ = ["StackGANGenerator", "StackGANDiscriminator", "StageIGenerator", "StageIIGenerator", "StackGANResBlock"]
 
@@ -57,7 +57,7 @@ def _up_block(cin: int, cout: int) -> nn.Sequential:
                          nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
-def _init_weights(module: nn.Module) -> None:
+def stackgan_init(module: nn.Module) -> None:
     """The official weights_init: conv N(0, 0.02), BN weight N(1, 0.02), linear N(0, 0.02)."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
@@ -150,7 +150,7 @@ class StackGANGenerator(nn.Module):
         self.image_size = stage1_size * (upscale if stages == 2 else 1)
         self.stage1 = StageIGenerator(ngf, z_dim, sentence_dim, c_dim, stage1_size)
         self.stage2 = StageIIGenerator(ngf, sentence_dim, c_dim, stage1_size, upscale, r_num) if stages == 2 else None
-        _init_weights(self)
+        stackgan_init(self)
         if self.stage2 is not None:
             self.stage1.requires_grad_(False).eval()
 
@@ -166,12 +166,7 @@ class StackGANGenerator(nn.Module):
 
     def sample_noise(self, n: int, generator: Optional[torch.Generator] = None, truncation: Optional[float] = None) -> torch.Tensor:
         """z ~ N(0, I) [n, z_dim]; ``truncation`` scales a (-2, 2)-truncated normal."""
-        z = torch.randn(n, self.z_dim, generator=generator)
-        if truncation is not None:
-            if not 0 < truncation <= 1:
-                raise InputError(f"truncation must be in (0, 1], got {truncation}")
-            z = z.clamp(-2.0, 2.0) * truncation
-        return z
+        return gaussian_noise(n, self.z_dim, generator, truncation)
 
     def forward_with_codes(self, z: torch.Tensor, sentence: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
         """(every stage's images, mu, logvar of the last stage's conditioning augmentation)."""
@@ -217,7 +212,7 @@ class StackGANDiscriminator(nn.Module):
             nn.Conv2d(width + c_dim, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.LeakyReLU(0.2, inplace=True),
             nn.Conv2d(width, 1, 4, 4),
         )
-        _init_weights(self)
+        stackgan_init(self)
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         check_shape("images", images, ["B", 3, self.image_size, self.image_size])
