@@ -10,7 +10,7 @@ from ..utils.checks import InputError
 
 
 def train_damsm_cmd(
-    data: str = typer.Option("synthetic", help="synthetic (the built-in world's train split) or LAYOUT:PATH (cub:, oxford:, coco:, folder:)."),
+    data: str = typer.Option("synthetic", help="synthetic (the built-in world's train split) | cub:PATH | oxford:PATH | coco:PATH | folder:PATH (the forms of train SYSTEM --data)."),
     image_encoder: str = typer.Option("small", help="small (a CNN trained from scratch) or inception (AttnGAN's; needs the local torchvision Inception-v3 weights)."),
     inception_weights: Path = typer.Option(None, help="inception_v3_google-0cc3c7bd.pth (default: $WORDSIGHT_INCEPTION_V3 or the torch hub cache)."),
     steps: int = typer.Option(600, min=1, help="Training steps."),
@@ -31,18 +31,20 @@ def train_damsm_cmd(
     Use the folder with `wordsight evaluate generation --metrics r_precision --damsm OUT`.
     """
     from ..training.damsm import DAMSMTrainConfig, train_damsm, train_damsm_synthetic
+    from ..training.sources import CAPTION_LAYOUTS, parse_data_spec
 
+    spec = parse_data_spec(data, ("synthetic", *(f"{layout}:PATH" for layout in CAPTION_LAYOUTS)))  # the forms `train` takes
     if image_encoder not in ("small", "inception"):
         raise InputError(f"--image-encoder must be small or inception, got {image_encoder!r}")
     cfg = DAMSMTrainConfig(steps=steps, batch_size=batch_size, image_size=image_size, minutes=minutes, seed=seed,
                            eval_images=eval_images, progress=progress, lr=lr)
-    if init_from is not None and not (data == "synthetic" and image_encoder == "small"):
+    if init_from is not None and not (spec.kind == "synthetic" and image_encoder == "small"):
         raise InputError("--init-from is for the synthetic world's small encoders only")
-    if data == "synthetic" and image_encoder == "small":
+    if spec.kind == "synthetic" and image_encoder == "small":
         result = train_damsm_synthetic(out, cfg, world_seed=seed, min_objects=min_objects, max_objects=max_objects,
                                        init_from=init_from)
     else:
-        result = train_damsm(*_layout_damsm(data, image_encoder, inception_weights, image_size, seed), cfg, out)
+        result = train_damsm(*_layout_damsm(spec, image_encoder, inception_weights, image_size, seed), cfg, out)
     last = result.history[-1] if result.history else {}
     typer.echo(f"trained {result.steps} steps in {result.seconds:.1f} s; last loss {last.get('loss', float('nan')):.4f}")
     if result.r_precision is not None:
@@ -52,7 +54,7 @@ def train_damsm_cmd(
     typer.echo(f"saved to {result.out_dir}")
 
 
-def _layout_damsm(data: str, image_encoder: str, inception_weights: Path | None, image_size: int, seed: int):
+def _layout_damsm(spec, image_encoder: str, inception_weights: Path | None, image_size: int, seed: int):
     """(dataset, text encoder, image encoder) for a real caption layout or the synthetic world."""
     from ..data.layouts import open_layout
     from ..data.synthetic import SyntheticWorld, WorldConfig
@@ -60,13 +62,10 @@ def _layout_damsm(data: str, image_encoder: str, inception_weights: Path | None,
     from ..text.bilstm import DAMSMTextEncoder
     from ..training.damsm import vocabulary_from_data
 
-    if data == "synthetic":
+    if spec.kind == "synthetic":
         dataset = SyntheticWorld(WorldConfig(seed=seed, image_size=image_size))
-    elif ":" in data:
-        layout, path = data.split(":", 1)
-        dataset = open_layout(path, layout=layout)
     else:
-        raise InputError(f"--data must be synthetic or LAYOUT:PATH, got {data!r}")
+        dataset = open_layout(spec.path, layout=spec.kind)
     text = DAMSMTextEncoder.from_vocabulary(vocabulary_from_data(dataset, len(dataset)))
     if image_encoder == "inception":
         images = InceptionDAMSMImageEncoder(weights=str(inception_weights) if inception_weights else "default")

@@ -1,4 +1,6 @@
-"""`wordsight train salicon | salgan | text-salgan` (registered on the `train` group by `register(app)`)."""
+"""`wordsight train <saliency system>` for every system in ``training.saliency.SALIENCY_SYSTEMS`` (salicon,
+salgan, text-salgan; registered on the `train` group by `register(app)`): a new registered system gets its
+command with no edit here."""
 
 from __future__ import annotations
 
@@ -6,7 +8,6 @@ from pathlib import Path
 
 import typer
 
-DEFAULT_CONFIGS = {"salicon": "salicon_osie", "salgan": "salgan_osie", "text-salgan": "text_salgan_synthetic"}
 DATA_HELP = "synthetic | osie:PATH | folder:PATH | sjtu-tis:PATH | manifest:PATH"
 
 
@@ -14,14 +15,14 @@ def load_saliency_config(system: str, config: str | None, overrides: list[str], 
                          random_init: bool):
     """The resolved SaliencyTrainConfig of a command line (shared with `wordsight ablate`)."""
     from ..config import ConfigError, load_config
-    from ..training.saliency import SaliencyTrainConfig, check_config
+    from ..training.saliency import SALIENCY_SYSTEMS, SaliencyTrainConfig, check_config
 
     extra = list(overrides or [])
     if minutes:
         extra.append(f"minutes={minutes}")
     if random_init:
         extra.append("random_init=true")
-    cfg = load_config(SaliencyTrainConfig, config or DEFAULT_CONFIGS[system], extra)
+    cfg = load_config(SaliencyTrainConfig, config or SALIENCY_SYSTEMS.get(system).default_config, extra)
     if cfg.system != system:
         raise ConfigError(f"config {config!r} is for system {cfg.system!r}, not {system!r}")
     check_config(cfg)
@@ -46,11 +47,11 @@ def _train(system: str, overrides, data, config, out, resume, minutes, random_in
         raise typer.Exit(130)
 
 
-def _command(system: str, default_data: str, doc: str):
+def _command(system: str, default_data: str, default_config: str, doc: str):
     def command(
         overrides: list[str] = typer.Argument(None, help="Config overrides key=value (lr=1e-4, model.width=0.25, epochs=5)."),
         data: str = typer.Option(default_data, help=DATA_HELP),
-        config: str = typer.Option(None, help=f"A shipped config name or YAML path (default {DEFAULT_CONFIGS[system]})."),
+        config: str = typer.Option(None, help=f"A shipped config name or YAML path (default {default_config})."),
         out: Path = typer.Option(Path("runs"), help="Folder of numbered run folders."),
         resume: str = typer.Option(None, help="'latest' or a checkpoint/run folder."),
         minutes: float = typer.Option(None, help="Time budget; a checkpoint is written when it runs out."),
@@ -65,7 +66,9 @@ def _command(system: str, default_data: str, doc: str):
 
 
 def register(app: typer.Typer) -> None:
-    """Add `salicon`, `salgan` and `text-salgan` to the `train` group."""
-    app.command("salicon")(_command("salicon", "osie:data/osie", "Train SALICON (Huang et al. 2015, OpenSalicon)."))
-    app.command("salgan")(_command("salgan", "osie:data/osie", "Train SalGAN (Pan et al. 2017)."))
-    app.command("text-salgan")(_command("text-salgan", "synthetic", "Train the text-aligned SalGAN (seed 000)."))
+    """Add a `train` command for every registered saliency system."""
+    from ..training.saliency import SALIENCY_SYSTEMS
+
+    for name in SALIENCY_SYSTEMS.names():
+        spec = SALIENCY_SYSTEMS.get(name)
+        app.command(name)(_command(name, spec.default_data, spec.default_config, spec.summary or f"Train {name}."))

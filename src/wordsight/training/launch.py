@@ -29,14 +29,13 @@ from ..utils.registry import RegistryError
 from .config import TrainConfig
 from .sources import RANDOM_SAMPLES, TRAINING_DATA_FORMS, build_data, default_data_spec, parse_data_spec
 
-SALIENCY_SYSTEMS = ("salicon", "salgan", "text-salgan")  # = training.saliency.SALIENCY_SYSTEMS (not imported: --help stays fast)
 SALIENCY_DATA_FORMS = ("synthetic", "osie:PATH", "folder:PATH", "sjtu-tis:PATH", "manifest:PATH")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m wordsight.training.launch", description=__doc__.split("\n")[0])
     p.add_argument("--config", default=None, help="training YAML or shipped config name (TrainConfig; SaliencyTrainConfig when its system is "
-                   "salicon, salgan or text-salgan); TrainConfig defaults otherwise")
+                   "a registered saliency system: salicon, salgan, text-salgan, ...); TrainConfig defaults otherwise")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a config field, e.g. model.nf=16")
     p.add_argument("--out", default="runs", help="folder of numbered run folders")
     p.add_argument("--resume", default=None, help="'latest' or a checkpoint/run folder")
@@ -103,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         system = config_system(args.config, args.overrides)
+        from .saliency import SALIENCY_SYSTEMS
+
         if system in SALIENCY_SYSTEMS:
             return _train_saliency(args, system)
         return _train_gan(args)

@@ -149,6 +149,10 @@ class SaliencySystem:
     build: NetworkBuilder
     optimizer: tuple[str, float]
     uses_text: bool = False  # the data carry sentence vectors (a text encoder is built for the run)
+    # what `wordsight train <name>` offers: its shipped default config, default --data and one line of help
+    default_config: str = ""
+    default_data: str = "synthetic"
+    summary: str = ""
 
 
 SALIENCY_SYSTEMS: Registry[SaliencySystem] = Registry("saliency system")
@@ -215,11 +219,16 @@ def _text_salgan_networks(cfg: SaliencyTrainConfig, model_kwargs: dict, text_dim
 
 # Published optimiser settings (REFERENCE-NOTES): SALICON SGD 1e-6, momentum 0.9, weight decay 5e-4;
 # SalGAN AdaGrad 3e-4; seed 000 builds on the CLIP-SalGAN code, which uses Adam.
-SALIENCY_SYSTEMS.register("salicon", SaliencySystem(SALICON, None, SALICONObjective, _salicon_networks, ("sgd", 1e-6)))
+SALIENCY_SYSTEMS.register("salicon", SaliencySystem(SALICON, None, SALICONObjective, _salicon_networks, ("sgd", 1e-6),
+                                                    default_config="salicon_osie", default_data="osie:data/osie",
+                                                    summary="Train SALICON (Huang et al. 2015, OpenSalicon)."))
 SALIENCY_SYSTEMS.register("salgan", SaliencySystem(SalGANGenerator, SalGANDiscriminator, SalGANObjective, _salgan_networks,
-                                                   ("adagrad", 3e-4)))
+                                                   ("adagrad", 3e-4), default_config="salgan_osie", default_data="osie:data/osie",
+                                                   summary="Train SalGAN (Pan et al. 2017)."))
 SALIENCY_SYSTEMS.register("text-salgan", SaliencySystem(TextSalGANGenerator, TextSalGANDiscriminator, TextSalGANObjective,
-                                                        _text_salgan_networks, ("adam", 1e-4), uses_text=True))
+                                                        _text_salgan_networks, ("adam", 1e-4), uses_text=True,
+                                                        default_config="text_salgan_synthetic", default_data="synthetic",
+                                                        summary="Train the text-aligned SalGAN (seed 000)."))
 
 
 def _optimizer(cfg: SaliencyTrainConfig, module: nn.Module, lr: float) -> torch.optim.Optimizer:
