@@ -32,6 +32,11 @@ def test_a_registered_saliency_system_gets_a_train_command(extra_saliency_system
     assert names == set(sal.SALIENCY_SYSTEMS.names()) and "salgan-copy" in names
 
 
+def test_train_list_shows_every_registered_saliency_system(extra_saliency_system, capsys):
+    assert main(["train", "--list"]) == 0
+    assert "A test-only copy of SalGAN." in capsys.readouterr().out
+
+
 def test_the_launcher_sends_every_registered_saliency_system_to_saliency_training(extra_saliency_system, capsys, tmp_path):
     # the saliency path answers with its own --data forms (a GAN launch would take random data)
     rc = launch_main(["--config", "salgan_osie", "--set", "system=salgan-copy", "--data", "random", "--out", str(tmp_path)])

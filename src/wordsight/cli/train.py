@@ -10,9 +10,6 @@ from . import train_damsm, train_saliency
 
 OTHER_SYSTEMS = {
     "damsm": "DAMSM text and image encoders (AttnGAN): R-precision and the DAMSM loss",
-    "salicon": "SALICON saliency (Huang et al. 2015)",
-    "salgan": "SalGAN saliency (Pan et al. 2017)",
-    "text-salgan": "text-aligned SalGAN (seed 000)",
     "oracle": "the synthetic world's attribute oracle (for evaluation)",
 }
 
@@ -21,8 +18,10 @@ def _list_systems(value: bool) -> None:
     if not value:
         return
     from ..training import SYSTEMS
+    from ..training.saliency import SALIENCY_SYSTEMS
 
     rows = {name: getattr(SYSTEMS.get(name), "summary", "") for name in SYSTEMS.names()}
+    rows.update({name: SALIENCY_SYSTEMS.get(name).summary for name in SALIENCY_SYSTEMS.names()})
     rows.update(OTHER_SYSTEMS)
     width = max(map(len, rows))
     for name in sorted(rows):

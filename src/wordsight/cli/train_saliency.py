@@ -71,4 +71,4 @@ def register(app: typer.Typer) -> None:
 
     for name in SALIENCY_SYSTEMS.names():
         spec = SALIENCY_SYSTEMS.get(name)
-        app.command(name)(_command(name, spec.default_data, spec.default_config, spec.summary or f"Train {name}."))
+        app.command(name)(_command(name, spec.default_data, spec.default_config, f"Train {spec.summary or name}."))

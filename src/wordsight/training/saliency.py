@@ -221,14 +221,14 @@ def _text_salgan_networks(cfg: SaliencyTrainConfig, model_kwargs: dict, text_dim
 # SalGAN AdaGrad 3e-4; seed 000 builds on the CLIP-SalGAN code, which uses Adam.
 SALIENCY_SYSTEMS.register("salicon", SaliencySystem(SALICON, None, SALICONObjective, _salicon_networks, ("sgd", 1e-6),
                                                     default_config="salicon_osie", default_data="osie:data/osie",
-                                                    summary="Train SALICON (Huang et al. 2015, OpenSalicon)."))
+                                                    summary="SALICON saliency (Huang et al. 2015, OpenSalicon)"))
 SALIENCY_SYSTEMS.register("salgan", SaliencySystem(SalGANGenerator, SalGANDiscriminator, SalGANObjective, _salgan_networks,
                                                    ("adagrad", 3e-4), default_config="salgan_osie", default_data="osie:data/osie",
-                                                   summary="Train SalGAN (Pan et al. 2017)."))
+                                                   summary="SalGAN saliency (Pan et al. 2017)"))
 SALIENCY_SYSTEMS.register("text-salgan", SaliencySystem(TextSalGANGenerator, TextSalGANDiscriminator, TextSalGANObjective,
                                                         _text_salgan_networks, ("adam", 1e-4), uses_text=True,
                                                         default_config="text_salgan_synthetic", default_data="synthetic",
-                                                        summary="Train the text-aligned SalGAN (seed 000)."))
+                                                        summary="text-aligned SalGAN saliency (seed 000)"))
 
 
 def _optimizer(cfg: SaliencyTrainConfig, module: nn.Module, lr: float) -> torch.optim.Optimizer:
