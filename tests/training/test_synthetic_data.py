@@ -132,3 +132,24 @@ def test_hard_negative_options_are_checked():
         build_training_data("synthetic", _cfg(8, sentence_whitening=8, hard_negatives=["texture"]), progress=False)
     with pytest.raises(ConfigError, match="needs --data synthetic"):
         build_training_data("folder:/nonexistent", _cfg(8, sentence_whitening=8, hard_negatives=True), progress=False)
+
+
+def test_stackgan_stage2_is_conditioned_like_its_stage1_on_damsm_vectors(damsm_folder, tmp_path):
+    """BiLSTM (DAMSM) sentence vectors condition StackGAN; stage 2 accepts the same encoder and refuses MiniLM."""
+    from wordsight.config import ConfigError
+    from wordsight.training import build_objective
+
+    model = {"ngf": 4, "ndf": 4, "z_dim": 8, "sentence_dim": 16, "c_dim": 4, "stage1_size": 16, "upscale": 2}
+    cfg = dataclasses.replace(_cfg(16, text_encoder="bilstm", text_encoder_path=str(damsm_folder)), system="stackgan", model=model)
+    data = build_training_data("synthetic", cfg, progress=False)
+    result = train(cfg, "stackgan", data, tmp_path / "runs")
+    encoder, spec = training_text_encoder(data)
+    TextToImage(result.ema.float().eval(), encoder, spec).save_pretrained(tmp_path / "stage1")
+    stage2 = {**model, "stage": 2, "init_from": str(tmp_path / "stage1")}
+    objective = build_objective("stackgan", stage2)
+    data2 = build_training_data("synthetic", dataclasses.replace(cfg, model=stage2), progress=False)
+    assert data2.sentences.shape[1] == 16 and data2[0]["images"].shape[-1] == 32  # Stage-II's real images: 32 px
+    objective.check_data(data2)  # the same DAMSM encoder: accepted
+    minilm = build_training_data("synthetic", _cfg(16, sentence_whitening=16), progress=False)
+    with pytest.raises(ConfigError, match="bilstm sentence vectors.*minilm"):
+        objective.check_data(minilm)
