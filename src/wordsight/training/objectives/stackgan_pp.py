@@ -5,12 +5,13 @@ code (hanzhanggit/StackGAN-v2 ``trainer.py``: train_Dnet, train_Gnet; ``cfg/bird
                                 + w_u (BCE(D_i(x_i), 1) + BCE(D_i(x_i, wrong text), 1) + BCE(D_i(G_i), 0))
     L_G = sum_i [BCE(D_i(G_i, mu), 1) + w_u BCE(D_i(G_i), 1)] + lambda KL + w_c sum_i CC(G_i, G_(i-1))
 
-x_i is the batch's real image box-downscaled to branch i's size, mu G's CA mean (detached for D, as the
-official code), mu_wrong the neighbour's text; w_u = 1 (UNCOND_LOSS), lambda = 2 (KL), w_c the colour
-consistency weight (COLOR_LOSS: 0 for text-conditioned birds, 50 in the unconditional configs; CC is
-eq. 14 with lambda_1 = 1, lambda_2 = 5, the lower branch detached). The official code keeps one Adam per
-D; one Adam over all Ds with the same settings is the same update (Adam is per parameter), so the D phase
-sums the branches' losses.
+x_i is the batch's real image box-downscaled to branch i's size, mu G's CA mean, detached in both steps
+(the official train_Dnet detaches it; its train_Gnet does not, a departure noted in docs/stackgan.md),
+mu_wrong the neighbour's text; w_u = 1 (UNCOND_LOSS), lambda = 2 (KL), w_c the colour consistency weight
+(COLOR_LOSS: 0 for text-conditioned birds, 50 in the unconditional configs; CC is eq. 14 with
+lambda_1 = 1, lambda_2 = 5, the lower branch detached). The official code keeps one Adam per D; one Adam
+over all Ds with the same settings is the same update (Adam is per parameter), so the D phase sums the
+branches' losses.
 """
 
 from __future__ import annotations
