@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ..config import ConfigError, config_from_dict
+from ..utils.checks import InputError, check_shape
 from ..utils.registry import Registry
 from .config import OptimizerConfig
 
@@ -92,6 +93,38 @@ class GANObjective(nn.Module):
     def end_step(self) -> None:
         """Called after every training step, and between the repetitions of a phase that
         ``phase_repeats`` runs more than once; drop per-step caches here."""
+
+
+class SentenceConditionedGAN(GANObjective):
+    """The parts GAN-INT-CLS, StackGAN and StackGAN++ share: batches {"images", "sentence"} checked against
+    ``cfg.image_size`` / ``cfg.sentence_dim``, the generator ``self.G`` with ``cfg.truncation`` for the sample
+    grid, the D step's fakes kept in ``self._fakes`` for the G step, and their official optimizer (Adam,
+    lr 2e-4, betas (0.5, 0.999) for G and D). ``display_name`` names the system in errors."""
+
+    display_name: ClassVar[str] = "these"
+    G: nn.Module
+    cfg: Any
+    _fakes: list
+
+    def optimizer_defaults(self) -> dict[str, OptimizerConfig]:
+        return {"g": OptimizerConfig(lr=2e-4, betas=(0.5, 0.999)), "d": OptimizerConfig(lr=2e-4, betas=(0.5, 0.999))}
+
+    def conditions(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        return {"sentence": batch["sentence"]}
+
+    def sample_noise(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        return self.G.sample_noise(n, generator=generator, truncation=self.cfg.truncation)
+
+    def end_step(self) -> None:
+        self._fakes.clear()
+
+    def _unpack(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        if "images" not in batch or "sentence" not in batch:
+            raise InputError(f"{self.display_name} batches need 'images' and 'sentence'; got keys {sorted(batch)}")
+        size = self.cfg.image_size
+        dims = check_shape("batch['images']", batch["images"], ["B", 3, size, size])
+        check_shape("batch['sentence']", batch["sentence"], [dims["B"], self.cfg.sentence_dim])
+        return batch["images"], batch["sentence"].float()
 
 
 @contextlib.contextmanager

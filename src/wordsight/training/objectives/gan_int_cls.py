@@ -35,7 +35,7 @@ from ...losses.adversarial import bce_d_fake, bce_d_real, bce_g, mismatched
 from ...models.gan_int_cls import TEXT_PROJECTION_DIM, GANINTCLSDiscriminator, GANINTCLSGenerator, StyleEncoder
 from ...utils.checks import InputError, check_shape
 from ..config import OptimizerConfig
-from ..objective import SYSTEMS, GANObjective, Phase, check_same_sentence_vectors, frozen_weights
+from ..objective import SYSTEMS, GANObjective, Phase, SentenceConditionedGAN, check_same_sentence_vectors, frozen_weights
 
 
 @dataclass
@@ -85,9 +85,10 @@ def interpolated_sentences(sentence: torch.Tensor, beta: float = 0.5) -> torch.T
 
 
 @SYSTEMS.register("gan-int-cls")
-class GANINTCLSObjective(GANObjective):
+class GANINTCLSObjective(SentenceConditionedGAN):
     """GAN-INT-CLS over batches {"images": [B, 3, S, S] in [-1, 1], "sentence": [B, Ds]}."""
 
+    display_name = "GAN-INT-CLS"
     config_cls = GANINTCLSConfig
     summary = "GAN-INT-CLS (Reed et al. 2016): text-conditional DCGAN, matching-aware D, interpolated texts"
 
@@ -112,29 +113,11 @@ class GANINTCLSObjective(GANObjective):
     def optimizer_params(self) -> dict[str, list[nn.Parameter]]:
         return {"d": list(self.D.parameters()), "g": list(self.G.parameters())}
 
-    def optimizer_defaults(self) -> dict[str, OptimizerConfig]:
-        # the Lua code: Adam, lr 2e-4, beta1 0.5 (beta2 torch's default 0.999), for both networks
-        return {"g": OptimizerConfig(lr=2e-4, betas=(0.5, 0.999)), "d": OptimizerConfig(lr=2e-4, betas=(0.5, 0.999))}
 
-    def conditions(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        return {"sentence": batch["sentence"]}
-
-    def sample_noise(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        return self.G.sample_noise(n, generator=generator, truncation=self.cfg.truncation)
 
     def sample(self, generator: nn.Module, conditions: dict[str, torch.Tensor], noise: torch.Tensor) -> torch.Tensor:
         return generator(noise, conditions["sentence"].float())
 
-    def end_step(self) -> None:
-        self._fakes.clear()
-
-    def _unpack(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
-        if "images" not in batch or "sentence" not in batch:
-            raise InputError(f"GAN-INT-CLS batches need 'images' and 'sentence'; got keys {sorted(batch)}")
-        size = self.cfg.image_size
-        dims = check_shape("batch['images']", batch["images"], ["B", 3, size, size])
-        check_shape("batch['sentence']", batch["sentence"], [dims["B"], self.cfg.sentence_dim])
-        return batch["images"], batch["sentence"].float()
 
     def _generate(self, sentence: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One G pass over the batch's texts and (with interp_weight > 0) the interpolated half-batch."""

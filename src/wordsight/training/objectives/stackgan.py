@@ -32,9 +32,8 @@ from ...losses.adversarial import bce_g, mismatched
 from ...losses.conditioning import kl_to_standard_normal
 from ...losses.multiscale import joint_d_loss
 from ...models.stackgan import StackGANDiscriminator, StackGANGenerator
-from ...utils.checks import InputError, check_shape
-from ..config import OptimizerConfig
-from ..objective import SYSTEMS, GANObjective, check_same_sentence_vectors, frozen_weights
+from ...utils.checks import check_shape
+from ..objective import SYSTEMS, SentenceConditionedGAN, check_same_sentence_vectors, frozen_weights
 
 
 @dataclass
@@ -94,9 +93,10 @@ def load_stage1_generator(path: str | Path) -> tuple[StackGANGenerator, Path | N
 
 
 @SYSTEMS.register("stackgan")
-class StackGANObjective(GANObjective):
+class StackGANObjective(SentenceConditionedGAN):
     """One StackGAN stage over batches {"images": [B, 3, S, S] in [-1, 1], "sentence": [B, Ds]}."""
 
+    display_name = "StackGAN"
     config_cls = StackGANConfig
     summary = "StackGAN (Zhang et al. 2017): conditioning augmentation, Stage-I then Stage-II (model.stage, model.init_from)"
 
@@ -136,29 +136,11 @@ class StackGANObjective(GANObjective):
     def optimizer_params(self) -> dict[str, list[nn.Parameter]]:
         return {"d": list(self.D.parameters()), "g": self.G.trained_parameters()}
 
-    def optimizer_defaults(self) -> dict[str, OptimizerConfig]:
-        # the official code: Adam, lr 2e-4, beta1 0.5, beta2 0.999 for both networks
-        return {"g": OptimizerConfig(lr=2e-4, betas=(0.5, 0.999)), "d": OptimizerConfig(lr=2e-4, betas=(0.5, 0.999))}
 
-    def conditions(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        return {"sentence": batch["sentence"]}
-
-    def sample_noise(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        return self.G.sample_noise(n, generator=generator, truncation=self.cfg.truncation)
 
     def sample(self, generator: nn.Module, conditions: dict[str, torch.Tensor], noise: torch.Tensor) -> torch.Tensor:
         return generator(noise, conditions["sentence"].float())[-1]
 
-    def end_step(self) -> None:
-        self._fakes.clear()
-
-    def _unpack(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
-        if "images" not in batch or "sentence" not in batch:
-            raise InputError(f"StackGAN batches need 'images' and 'sentence'; got keys {sorted(batch)}")
-        size = self.cfg.image_size
-        dims = check_shape("batch['images']", batch["images"], ["B", 3, size, size])
-        check_shape("batch['sentence']", batch["sentence"], [dims["B"], self.cfg.sentence_dim])
-        return batch["images"], batch["sentence"].float()
 
     def _generate(self, sentence: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         z = torch.randn(sentence.shape[0], self.cfg.z_dim, device=sentence.device)

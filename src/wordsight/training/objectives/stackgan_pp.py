@@ -27,9 +27,8 @@ from ...losses.adversarial import mismatched
 from ...losses.conditioning import kl_to_standard_normal
 from ...losses.multiscale import colour_consistency, joint_d_loss, joint_g_loss
 from ...models.stackgan_pp import StackGANPPDiscriminator, StackGANPPGenerator, downscaled
-from ...utils.checks import InputError, check_shape
-from ..config import OptimizerConfig
-from ..objective import SYSTEMS, GANObjective, frozen_weights
+from ...utils.checks import check_shape
+from ..objective import SYSTEMS, SentenceConditionedGAN, frozen_weights
 
 
 @dataclass
@@ -65,9 +64,10 @@ class StackGANPPConfig:
 
 
 @SYSTEMS.register("stackgan-pp")
-class StackGANPPObjective(GANObjective):
+class StackGANPPObjective(SentenceConditionedGAN):
     """StackGAN++ over batches {"images": [B, 3, S, S] at the last branch's size, "sentence": [B, Ds]}."""
 
+    display_name = "StackGAN++"
     config_cls = StackGANPPConfig
     summary = "StackGAN++ (Zhang et al. 2018): a tree of generators, one D per scale, joint conditional + unconditional loss"
 
@@ -93,29 +93,11 @@ class StackGANPPObjective(GANObjective):
     def optimizer_params(self) -> dict[str, list[nn.Parameter]]:
         return {"d": list(self.Ds.parameters()), "g": list(self.G.parameters())}
 
-    def optimizer_defaults(self) -> dict[str, OptimizerConfig]:
-        # birds_3stages.yml: GENERATOR_LR = DISCRIMINATOR_LR = 2e-4; Adam betas (0.5, 0.999)
-        return {"g": OptimizerConfig(lr=2e-4, betas=(0.5, 0.999)), "d": OptimizerConfig(lr=2e-4, betas=(0.5, 0.999))}
 
-    def conditions(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        return {"sentence": batch["sentence"]}
-
-    def sample_noise(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        return self.G.sample_noise(n, generator=generator, truncation=self.cfg.truncation)
 
     def sample(self, generator: nn.Module, conditions: dict[str, torch.Tensor], noise: torch.Tensor) -> torch.Tensor:
         return generator(noise, conditions["sentence"].float())[-1]
 
-    def end_step(self) -> None:
-        self._fakes.clear()
-
-    def _unpack(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
-        if "images" not in batch or "sentence" not in batch:
-            raise InputError(f"StackGAN++ batches need 'images' and 'sentence'; got keys {sorted(batch)}")
-        size = self.cfg.image_size
-        dims = check_shape("batch['images']", batch["images"], ["B", 3, size, size])
-        check_shape("batch['sentence']", batch["sentence"], [dims["B"], self.cfg.sentence_dim])
-        return batch["images"], batch["sentence"].float()
 
     def _generate(self, sentence: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
         z = torch.randn(sentence.shape[0], self.cfg.z_dim, device=sentence.device)
