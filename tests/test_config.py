@@ -29,6 +29,16 @@ def test_yaml_and_overrides(tmp_path):
     assert cfg.betas == (0.5, 0.999) and cfg.amp is False
 
 
+def test_exponent_floats_without_a_dot_are_numbers(tmp_path):
+    # PyYAML (YAML 1.1) reads "2e-4" as a string; the configs and overrides read it as YAML 1.2 does
+    p = tmp_path / "c.yaml"
+    p.write_text("lr: 2e-4\nbetas: [5e-1, 9E-1]\n")
+    cfg = load_config(Train, p, [])
+    assert cfg.lr == 2e-4 and cfg.betas == (0.5, 0.9)
+    assert load_config(Train, p, ["lr=5e-5"]).lr == 5e-5
+    assert load_config(Train, p, ["model.name=1e5x"]).model.name == "1e5x"  # not a number: stays a string
+
+
 def test_unknown_key_lists_valid_keys(tmp_path):
     with pytest.raises(ConfigError, match="valid keys: .*nf"):
         load_config(Train, None, ["model.nff=3"])

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import types
 import typing
 from pathlib import Path
@@ -28,6 +29,23 @@ from .utils.io import atomic_write_text
 C = TypeVar("C")
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+
+class _YAMLLoader(yaml.SafeLoader):
+    """SafeLoader that reads ``2e-4`` as a float: PyYAML follows YAML 1.1, whose floats need a dot, so
+    ``lr: 2e-4`` (and the override ``optimizers.d.lr=5e-5``) would otherwise be the string '2e-4'."""
+
+
+_YAMLLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def safe_load_yaml(text: str) -> Any:
+    """yaml.safe_load with YAML 1.2 exponent floats (no arbitrary objects: safe on untrusted files)."""
+    return yaml.load(text, Loader=_YAMLLoader)
 
 
 class ConfigError(ValueError):
@@ -150,7 +168,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not key:
         raise ConfigError(f"override {text!r} has an empty key")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = safe_load_yaml(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
     return key.split("."), value
@@ -187,7 +205,7 @@ def read_yaml(path: str | os.PathLike) -> dict:
     if not path.exists():
         raise ConfigError(f"config file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"cannot parse {path}: {exc}") from exc
     if data is None:

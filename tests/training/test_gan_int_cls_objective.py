@@ -33,6 +33,20 @@ def test_three_d_terms_on_a_hand_made_batch():
     assert torch.allclose(out["d_wrong"], -torch.log(1 - sig(s_w)).squeeze())
 
 
+def test_one_sided_label_smoothing_targets_only_the_real_right_term():
+    s_r, s_w, s_f = torch.tensor([2.0]), torch.tensor([-1.0]), torch.tensor([0.5])
+    out = gic.gan_cls_discriminator_loss(s_r, s_w, s_f, cls_weight=0.5, real_label=0.9)
+    sig = torch.sigmoid
+    real = -(0.9 * torch.log(sig(s_r)) + 0.1 * torch.log(1 - sig(s_r)))  # BCE against the target 0.9
+    expected = real - 0.5 * torch.log(1 - sig(s_w)) - 0.5 * torch.log(1 - sig(s_f))
+    assert torch.allclose(out["loss"], expected.squeeze())
+    assert torch.allclose(out["d_fake"], -torch.log(1 - sig(s_f)).squeeze())  # fake targets stay 0
+    obj = build_objective("gan-int-cls", {**TINY, "real_label": 0.9})
+    assert obj.cfg.real_label == 0.9
+    with pytest.raises(ConfigError, match="real_label"):
+        build_objective("gan-int-cls", {**TINY, "real_label": 0.4})
+
+
 def test_d_step_scores_real_right_real_wrong_and_fake():
     torch.manual_seed(0)
     obj = build_objective("gan-int-cls", TINY)

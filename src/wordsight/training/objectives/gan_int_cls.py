@@ -56,6 +56,9 @@ class GANINTCLSConfig:
     # ("instance noise", Sonderby et al. 2017; Arjovsky & Bottou 2017), so that D cannot separate the two
     # image distributions perfectly and G's gradient does not vanish. 0 = off (the paper).
     instance_noise: float = 0.0
+    # Not in the paper: one-sided label smoothing (Salimans et al. 2016, section 3.4), the target of D's
+    # real/right term; 1.0 = off (the paper). Only the real side is smoothed, so G's optimum is unchanged.
+    real_label: float = 1.0
 
     def __post_init__(self) -> None:
         if min(self.ngf, self.ndf, self.z_dim, self.sentence_dim, self.text_dim) < 1:
@@ -68,12 +71,18 @@ class GANINTCLSConfig:
             raise ConfigError(f"model.interp_beta must be in [0, 1], got {self.interp_beta}")
         if not self.instance_noise >= 0:
             raise ConfigError(f"model.instance_noise must be >= 0, got {self.instance_noise}")
+        if not 0.5 < self.real_label <= 1.0:
+            raise ConfigError(f"model.real_label must be in (0.5, 1], got {self.real_label}")
 
 
 def gan_cls_discriminator_loss(real_right: torch.Tensor, real_wrong: torch.Tensor, fake_right: torch.Tensor,
-                               cls_weight: float = 0.5) -> dict[str, torch.Tensor]:
-    """Algorithm 1, line 10, on logits: BCE(s_r, 1) + w BCE(s_w, 0) + (1 - w) BCE(s_f, 0)."""
-    real, wrong, fake = bce_d_real(real_right), bce_d_fake(real_wrong), bce_d_fake(fake_right)
+                               cls_weight: float = 0.5, real_label: float = 1.0) -> dict[str, torch.Tensor]:
+    """Algorithm 1, line 10, on logits: BCE(s_r, t) + w BCE(s_w, 0) + (1 - w) BCE(s_f, 0), t = real_label
+    (1 in the paper; < 1 is one-sided label smoothing)."""
+    real = bce_d_real(real_right)
+    if real_label < 1.0:
+        real = real_label * real + (1.0 - real_label) * bce_d_fake(real_right)
+    wrong, fake = bce_d_fake(real_wrong), bce_d_fake(fake_right)
     loss = real + cls_weight * wrong + (1.0 - cls_weight) * fake
     return {"loss": loss, "d_real": real, "d_wrong": wrong, "d_fake": fake}
 
@@ -143,12 +152,12 @@ class GANINTCLSObjective(SentenceConditionedGAN):
         fake_right = self.D(self._noised(fakes[:b].detach()), sentence)
         hard = batch.get("mismatch_sentence")
         if hard is None:
-            return gan_cls_discriminator_loss(real_right, real_wrong, fake_right, self.cfg.cls_weight)
+            return gan_cls_discriminator_loss(real_right, real_wrong, fake_right, self.cfg.cls_weight, self.cfg.real_label)
         # hard negatives: the same caption with one attribute word changed; s_w is the mean of both terms
         check_shape("batch['mismatch_sentence']", hard, list(sentence.shape))
         hard_wrong = self.D.logits(real_features, hard.float())
-        in_batch = gan_cls_discriminator_loss(real_right, real_wrong, fake_right, self.cfg.cls_weight)
-        with_hard = gan_cls_discriminator_loss(real_right, hard_wrong, fake_right, self.cfg.cls_weight)
+        in_batch = gan_cls_discriminator_loss(real_right, real_wrong, fake_right, self.cfg.cls_weight, self.cfg.real_label)
+        with_hard = gan_cls_discriminator_loss(real_right, hard_wrong, fake_right, self.cfg.cls_weight, self.cfg.real_label)
         out = {k: (in_batch[k] + with_hard[k]) / 2.0 for k in in_batch}
         out["d_hard_wrong"] = with_hard["d_wrong"]
         return out
