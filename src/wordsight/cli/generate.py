@@ -22,6 +22,8 @@ def generate(
     compile: bool = typer.Option(False, "--compile", help="Run the generator through torch.compile (pays off for many images)."),
     style_from: list[Path] = typer.Option(None, "--style-from", help="Style image(s) (GAN-INT-CLS style encoder): rows = images, columns = captions."),
     stages: bool = typer.Option(False, "--stages", help="Multi-stage generators (StackGAN, StackGAN++): one row per image with every stage, lowest resolution first."),
+    attention: bool = typer.Option(False, "--attention", help="AttnGAN, DualAttnGAN: per caption (its first image), every stage and the attention maps of the 5 most attended words."),
+    top_k: int = typer.Option(5, "--top-words", min=1, help="Words shown per attention stage with --attention."),
 ) -> None:
     """Generate images from captions with a trained text-to-image pipeline."""
     import warnings
@@ -40,12 +42,22 @@ def generate(
     gen = torch.Generator().manual_seed(seed)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UnknownWordsWarning)
-        res, ncols = _run(pipe, args, n, gen, truncation, interpolate, steps, style_from, load_image)
+        if attention:
+            if interpolate or style_from:
+                raise InputError("--attention cannot be combined with --interpolate or --style-from")
+            res, ncols = pipe(args, num_images=n, generator=gen, truncation=truncation, attention=True), 1
+        else:
+            res, ncols = _run(pipe, args, n, gen, truncation, interpolate, steps, style_from, load_image)
     for w in caught:
         typer.echo(f"warning: {w.message}", err=True)
     cell = max(96, res.images.shape[-1])
     out.parent.mkdir(parents=True, exist_ok=True)
-    if stages:
+    if attention:
+        from ..utils.images import make_grid
+
+        sheets = res.attention_pictures(top_k=top_k, cell=cell)
+        make_grid(sheets[::n], ncols=1).save(out)  # the first image of every caption, one under the other
+    elif stages:
         if not res.stages or len(res.stages) < 2:
             raise InputError(f"--stages: this pipeline's generator ({pipe.info.get('system', 'unknown system')}) has one stage")
         sizes = [s.shape[-1] for s in res.stages]

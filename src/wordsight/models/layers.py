@@ -1,7 +1,10 @@
 """Shared building blocks for the GAN generators and discriminators.
 
 :class:`ConditioningAugmentation` is StackGAN's (Zhang et al., ICCV 2017, section 3.1; seed 003/004), shared
-by StackGAN and StackGAN++. The DF-GAN blocks follow Tao et al., "DF-GAN: A Simple and Effective Baseline for Text-to-Image
+by StackGAN and StackGAN++; the gated-linear-unit blocks (:func:`glu_conv`, :func:`glu_up_block`,
+:class:`GLUResBlock`) are StackGAN++'s and AttnGAN's (``Block3x3_relu``, ``upBlock``, ``ResBlock`` in both
+official ``code/model.py``), and :class:`WordAttention` is AttnGAN's ``GlobalAttentionGeneral`` (Xu et al.,
+CVPR 2018, eq. 2), shared by AttnGAN and DualAttnGAN. The DF-GAN blocks follow Tao et al., "DF-GAN: A Simple and Effective Baseline for Text-to-Image
 Synthesis" (CVPR 2022), section 3.3 (deep text-image fusion block) and the official 2022 code
 (tobran/DF-GAN, ``code/models/GAN.py``). Every block is memory-format agnostic (no ``.view`` on
 feature maps), so models run unchanged under ``channels_last``.
@@ -15,7 +18,8 @@ from torch import nn
 
 from ..utils.checks import InputError
 
-__all__ = ["Affine", "ConditioningAugmentation", "DFBlock", "DFUpBlock", "ResidualDownBlock", "pyramid_channels", "gaussian_noise"]
+__all__ = ["Affine", "ConditioningAugmentation", "DFBlock", "DFUpBlock", "GLUResBlock", "ResidualDownBlock", "WordAttention",
+           "glu_conv", "glu_up_block", "pyramid_channels", "gaussian_noise"]
 
 
 def gaussian_noise(n: int, z_dim: int, generator: torch.Generator | None = None, truncation: float | None = None) -> torch.Tensor:
@@ -160,3 +164,58 @@ class ConditioningAugmentation(nn.Module):
                 return mu, mu, logvar
             noise = torch.randn_like(mu)
         return mu + torch.exp(0.5 * logvar) * noise, mu, logvar
+
+
+def glu_conv(cin: int, cout: int) -> list[nn.Module]:
+    """conv3x3 to 2 cout (no bias), BN, GLU: the official Block3x3_relu of StackGAN++ and AttnGAN."""
+    return [nn.Conv2d(cin, 2 * cout, 3, 1, 1, bias=False), nn.BatchNorm2d(2 * cout), nn.GLU(dim=1)]
+
+
+def glu_up_block(cin: int, cout: int) -> nn.Sequential:
+    """The official upBlock of StackGAN++ and AttnGAN: nearest x2, conv3x3 to 2 cout, BN, GLU."""
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), *glu_conv(cin, cout))
+
+
+class GLUResBlock(nn.Module):
+    """The official ResBlock of StackGAN++ and AttnGAN: conv3x3 -> 2C, BN, GLU, conv3x3 -> C, BN, + x."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.block = nn.Sequential(*glu_conv(channels, channels), nn.Conv2d(channels, channels, 3, 1, 1, bias=False),
+                                   nn.BatchNorm2d(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.block(x) + x
+
+
+class WordAttention(nn.Module):
+    """AttnGAN's attention model F_attn (eq. 2; ``GlobalAttentionGeneral``): a word-context vector per
+    image sub-region.
+
+    h [B, C, H, W] (the image features, one query per sub-region), words [B, T, D] and mask bool [B, T]
+    (True at real words) -> (context [B, C, H, W], attention [B, T, H, W]). The words are projected to the
+    image feature space (e'_i = U e_i, a 1x1 convolution without bias in the official code); per
+    sub-region j, beta_(j,i) = softmax_i(h_j^T e'_i) over the caption's real words (padding gets no
+    weight), and c_j = sum_i beta_(j,i) e'_i. ``attention[:, :, y, x]`` sums to one over the real words.
+    """
+
+    def __init__(self, channels: int, word_dim: int):
+        super().__init__()
+        self.channels, self.word_dim = channels, word_dim
+        self.project = nn.Linear(word_dim, channels, bias=False)
+
+    def forward(self, h: torch.Tensor, words: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        b, c, height, width = h.shape
+        if words.dim() != 3 or words.shape[0] != b or words.shape[2] != self.word_dim:
+            raise InputError(f"words: expected [{b}, T, {self.word_dim}], got {list(words.shape)}")
+        if mask.shape != words.shape[:2] or mask.dtype != torch.bool:
+            raise InputError(f"mask: expected bool [{b}, {words.shape[1]}], got {mask.dtype} {list(mask.shape)}")
+        if not mask.any(dim=1).all():
+            raise InputError("mask: every caption needs at least one real word")
+        source = self.project(words.to(h.dtype))  # e' [B, T, C]
+        query = h.flatten(2)  # [B, C, HW]
+        scores = torch.bmm(source, query)  # [B, T, HW]: h_j^T e'_i
+        scores = scores.float().masked_fill(~mask[:, :, None], float("-inf"))
+        attention = torch.softmax(scores, dim=1).to(h.dtype)  # over words, per sub-region
+        context = torch.bmm(source.transpose(1, 2), attention)  # [B, C, HW]: c_j = sum_i beta_ji e'_i
+        return context.reshape(b, c, height, width), attention.reshape(b, -1, height, width)

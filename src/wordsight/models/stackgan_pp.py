@@ -34,32 +34,10 @@ from torch.nn import functional as F
 
 from ..hub import register_model
 from ..utils.checks import InputError, check_shape
-from .layers import ConditioningAugmentation, gaussian_noise
+from .layers import ConditioningAugmentation, GLUResBlock, gaussian_noise, glu_conv, glu_up_block
 from .stackgan import StackGANDiscriminator, stackgan_init
 
 __all__ = ["StackGANPPGenerator", "StackGANPPDiscriminator", "GLUResBlock"]
-
-
-def _glu_conv(cin: int, cout: int) -> list[nn.Module]:
-    """conv3x3 to 2 cout (no bias), BN, GLU: the official Block3x3_relu."""
-    return [nn.Conv2d(cin, 2 * cout, 3, 1, 1, bias=False), nn.BatchNorm2d(2 * cout), nn.GLU(dim=1)]
-
-
-def _up_block(cin: int, cout: int) -> nn.Sequential:
-    """The official upBlock of v2: nearest x2, conv3x3 to 2 cout, BN, GLU."""
-    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), *_glu_conv(cin, cout))
-
-
-class GLUResBlock(nn.Module):
-    """The official v2 ResBlock: conv3x3 -> 2C, BN, GLU, conv3x3 -> C, BN, + x (no activation after)."""
-
-    def __init__(self, channels: int):
-        super().__init__()
-        self.block = nn.Sequential(*_glu_conv(channels, channels), nn.Conv2d(channels, channels, 3, 1, 1, bias=False),
-                                   nn.BatchNorm2d(channels))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.block(x) + x
 
 
 class _NextBranch(nn.Module):
@@ -67,9 +45,9 @@ class _NextBranch(nn.Module):
 
     def __init__(self, channels: int, c_dim: int, r_num: int):
         super().__init__()
-        self.joint = nn.Sequential(*_glu_conv(channels + c_dim, channels))
+        self.joint = nn.Sequential(*glu_conv(channels + c_dim, channels))
         self.residual = nn.Sequential(*[GLUResBlock(channels) for _ in range(r_num)])
-        self.up = _up_block(channels, channels // 2)
+        self.up = glu_up_block(channels, channels // 2)
 
     def forward(self, h: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         c = c.to(h.dtype)[:, :, None, None].expand(-1, -1, h.shape[2], h.shape[3])
@@ -101,7 +79,7 @@ class StackGANPPGenerator(nn.Module):
         self.ca = ConditioningAugmentation(sentence_dim, c_dim, activation="glu")
         self.fc = nn.Sequential(nn.Linear(z_dim + c_dim, width * 16 * 2, bias=False), nn.BatchNorm1d(width * 16 * 2), nn.GLU(dim=1))
         widths = [width >> i for i in range(ups + 1)]
-        self.init_up = nn.Sequential(*[_up_block(a, b) for a, b in zip(widths[:-1], widths[1:])])
+        self.init_up = nn.Sequential(*[glu_up_block(a, b) for a, b in zip(widths[:-1], widths[1:])])
         w = widths[-1]
         branches, to_rgb = [], [nn.Sequential(nn.Conv2d(w, 3, 3, 1, 1, bias=False), nn.Tanh())]
         for _ in range(branch_num - 1):

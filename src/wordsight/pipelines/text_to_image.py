@@ -52,9 +52,34 @@ class TextToImageOutput:
     images: torch.Tensor
     captions: list[str]
     stages: list[torch.Tensor] | None = None  # every stage's images of a multi-stage generator, lowest first
+    # with attention=True (AttnGAN family): each attention stage's word attention [N, T, H, W] (summing to
+    # one over the caption's words at every sub-region), and the words of image i's caption as encoded
+    attention: list[torch.Tensor] | None = None
+    words: list[list[str]] | None = None
 
     def to_pil(self) -> list[Image.Image]:
         return [tensor_to_pil(im) for im in self.images]
+
+    def attention_pictures(self, top_k: int = 5, cell: int = 96) -> list[Image.Image]:
+        """Seed 004's Fig. 1 per image: the first row holds every stage's image (lowest resolution first);
+        then, per attention stage, the final image under the attention map of the caption's ``top_k`` most
+        attended words (the most attention mass over the sub-regions), each word written under its map."""
+        if self.attention is None or self.words is None:
+            raise InputError("no attention maps: call the pipeline with attention=True on an AttnGAN-family model")
+        from ..utils.images import attention_sheet
+
+        stages = self.stages or [self.images]
+        pictures = []
+        for i in range(self.images.shape[0]):
+            words = self.words[i]
+            rows = []
+            for maps in self.attention:
+                m = maps[i, : len(words)].float()
+                order = m.flatten(1).sum(1).argsort(descending=True)[:top_k].tolist()
+                rows.append([(words[t], m[t].numpy()) for t in order])
+            pictures.append(attention_sheet([tensor_to_pil(st[i]) for st in stages], tensor_to_pil(self.images[i]),
+                                            rows, self.captions[i], cell=cell))
+        return pictures
 
     def stages_to_pil(self) -> list[list[Image.Image]]:
         """Per image, every stage's picture, lowest resolution first (one per image for one-stage generators)."""
@@ -187,6 +212,7 @@ class TextToImage:
         truncation: Optional[float] = None,
         batch_size: int = 64,
         style_from: Optional[torch.Tensor | Sequence[Image.Image]] = None,
+        attention: bool = False,
     ) -> TextToImageOutput:
         """Generate ``num_images`` images for each caption.
 
@@ -200,6 +226,8 @@ class TextToImage:
             batch_size: images per generator forward pass.
             style_from: style images (PIL images or [N, 3, H, W] in [-1, 1]); needs a style encoder and
                 replaces the noise: see :meth:`transfer_style` (``num_images`` is then ignored).
+            attention: also return the word attention maps and the encoded words (AttnGAN, DualAttnGAN);
+                ``output.attention_pictures()`` draws them.
         Returns:
             TextToImageOutput with images [len(captions) * num_images, 3, H, W] in [-1, 1], grouped by
             caption (``stages`` holds every stage of a multi-stage generator).
@@ -210,12 +238,38 @@ class TextToImage:
         if num_images < 1:
             raise InputError(f"num_images must be >= 1, got {num_images}")
         self.check_vocabulary(caps)
-        features = self.text_encoder.encode(caps)
         index = torch.arange(len(caps)).repeat_interleave(num_images)
         trunc = truncation if truncation is not None else self.truncation
         z = self.generator.sample_noise(index.shape[0], generator=generator, truncation=trunc)
+        labels = [c for c in caps for _ in range(num_images)]
+        if attention:
+            return self._generate_with_attention(z, caps, index, batch_size, labels)
+        features = self.text_encoder.encode(caps)
         images, stages = self._generate(z, features, index, batch_size)
-        return TextToImageOutput(images, [c for c in caps for _ in range(num_images)], stages)
+        return TextToImageOutput(images, labels, stages)
+
+    def _generate_with_attention(self, z: torch.Tensor, caps: list[str], index: torch.Tensor, batch_size: int,
+                                 labels: list[str]) -> TextToImageOutput:
+        if not callable(getattr(self.generator, "forward_with_attention", None)):
+            raise InputError(f"attention maps need a word-attention generator (AttnGAN, DualAttnGAN); this pipeline's is "
+                             f"{self.info.get('system', type(self.generator).__name__)}")
+        # tokenise once, so the words under the maps are exactly the ones the generator attended to
+        ids, lengths = self.text_encoder.tokenize(caps)
+        features = self.text_encoder(ids, lengths)
+        vocab = self.text_encoder.vocabulary.words
+        words = [[vocab[int(t)] for t in ids[i, : int(lengths[i])]] for i in range(len(caps))]
+        finals, stage_lists, maps = [], [], []
+        for i in range(0, z.shape[0], batch_size):
+            rows = index[i : i + batch_size]
+            text = {k: v.to(self.device) for k, v in text_kwargs(self.generator, features, rows).items()}
+            out = self.generator.forward_with_attention(z[i : i + batch_size].to(self.device), **text)
+            finals.append(out.images[-1].float().clamp(-1, 1).cpu())
+            stage_lists.append([s.float().clamp(-1, 1).cpu() for s in out.images])
+            maps.append([a.float().cpu() for a in out.attention])
+        stages = [torch.cat([sl[k] for sl in stage_lists]) for k in range(len(stage_lists[0]))]
+        attention = [torch.cat([m[k] for m in maps]) for k in range(len(maps[0]))]
+        return TextToImageOutput(torch.cat(finals).contiguous(), labels, stages if len(stages) > 1 else None,
+                                 attention, [words[int(r)] for r in index])
 
     @torch.no_grad()
     def transfer_style(self, images: torch.Tensor | Sequence[Image.Image], captions: str | Sequence[str],

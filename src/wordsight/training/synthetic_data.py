@@ -37,7 +37,7 @@ class _FittedArtifacts:
         return {WHITENING_FOLDER: self.whitening} if self.whitening is not None else {}
 
     def encode_captions(self, captions: Sequence[str], batch_size: int = 256) -> dict[str, torch.Tensor]:
-        """A batch-like ``{"sentence": [N, D]}`` for any captions, made exactly as the training sentences
+        """A batch-like ``{"sentence": [N, D], "captions": [...]}`` for any captions, made exactly as the training sentences
         were: the data set's ``text_encoder`` (set by ``build_data``), then the fitted whitening if any. An
         objective's ``conditions`` reads it like a training batch (e.g. to evaluate during training)."""
         encoder = getattr(self, "text_encoder", None)
@@ -48,7 +48,8 @@ class _FittedArtifacts:
         if self.whitening is not None:
             with torch.no_grad():
                 sentence = self.whitening(sentence)
-        return {"sentence": sentence}
+        # the captions too: a system conditioned on word features (AttnGAN) encodes them itself
+        return {"sentence": sentence, "captions": list(captions)}
 
 
 class SyntheticCaptionData(_FittedArtifacts, torch.utils.data.Dataset):

@@ -89,12 +89,42 @@ def _wrap(text: str, width: int, max_lines: int = 3) -> str:
     return "\n".join(lines)
 
 
-def heatmap_overlay(image: Image.Image, saliency: np.ndarray, alpha: float = 0.5) -> Image.Image:
-    """Overlay a [H,W] map (any range) on an image with a jet-like colour map."""
+def heatmap_overlay(image: Image.Image, saliency: np.ndarray, alpha: float = 0.5, normalise: bool = True) -> Image.Image:
+    """Overlay a [H,W] map on an image with a jet-like colour map: any range stretched to [0, 1], or, with
+    ``normalise=False``, a map already in [0, 1] as it is."""
     s = np.asarray(saliency, dtype=np.float64)
-    s = (s - s.min()) / (s.max() - s.min() + 1e-12)
+    if normalise:
+        s = (s - s.min()) / (s.max() - s.min() + 1e-12)
     sal = Image.fromarray((s * 255).astype(np.uint8), "L").resize(image.size, Image.BILINEAR)
     v = np.asarray(sal, dtype=np.float32) / 255.0
     rgb = np.stack([np.clip(1.5 - abs(4 * v - 3), 0, 1), np.clip(1.5 - abs(4 * v - 2), 0, 1), np.clip(1.5 - abs(4 * v - 1), 0, 1)], -1)
     heat = Image.fromarray((rgb * 255).astype(np.uint8), "RGB")
     return Image.blend(image.convert("RGB"), heat, alpha)
+
+
+def attention_sheet(stages: Sequence[Image.Image], final: Image.Image, rows: Sequence[Sequence[tuple[str, np.ndarray]]],
+                    caption: str, cell: int = 96, alpha: float = 0.6) -> Image.Image:
+    """AttnGAN's attention figure (seed 004 Fig. 1): a first row of ``stages`` (each scaled to ``cell``), then
+    one row per attention stage of (word, map [H, W]) pairs, each map blended over ``final`` with the word
+    under it; ``caption`` on top."""
+    font = ImageFont.load_default()
+    text_h, head_h = 14, 16
+    ncols = max([len(stages), *[len(r) for r in rows]])
+    sheet = Image.new("RGB", (ncols * (cell + 2) + 2, head_h + (1 + len(rows)) * (cell + text_h + 2) + 2), (255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
+    draw.text((2, 2), _wrap(caption, max(8, ncols * cell // 6), max_lines=1), fill=(0, 0, 0), font=font)
+
+    def put(im: Image.Image, label: str, r: int, c: int) -> None:
+        x, y = 2 + c * (cell + 2), head_h + r * (cell + text_h + 2)
+        sheet.paste(im.convert("RGB").resize((cell, cell), Image.NEAREST if im.width < cell else Image.BILINEAR), (x, y))
+        draw.text((x + 2, y + cell + 1), label, fill=(0, 0, 0), font=font)
+
+    for c, im in enumerate(stages):
+        put(im, f"{im.width} px", 0, c)
+    big = final.convert("RGB").resize((cell, cell), Image.BILINEAR)
+    for r, pairs in enumerate(rows, start=1):
+        for c, (word, amap) in enumerate(pairs):
+            # maps share one scale per row, so a faint word looks faint (not stretched to the full range)
+            peak = max(float(np.max(m)) for _, m in pairs) or 1.0
+            put(heatmap_overlay(big, np.clip(np.asarray(amap, dtype=np.float64) / peak, 0, 1), alpha=alpha, normalise=False), word, r, c)
+    return sheet
