@@ -97,6 +97,12 @@ def test_synthetic_targets_follow_the_scenes():
     assert not data.held_out.any()
 
 
+def test_one_object_scenes_for_models_of_the_one_object_configs():
+    data = load_evaluation_data("synthetic", 16, 32, "test", max_objects=1)
+    assert (data.target_attributes["count"] == 1).all()
+    assert (load_evaluation_data("synthetic", 16, 32, "test").target_attributes["count"] > 1).any()
+
+
 def test_metric_names_are_validated_with_the_known_list():
     assert check_metric_names("oracle, oracle_fid,fid,Oracle") == ["oracle", "oracle_fid", "fid"]
     with pytest.raises(InputError, match="known: .*oracle_fid"):

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from wordsight.models.gan_int_cls import GANINTCLSGenerator, StyleEncoder
-from wordsight.pipelines.text_to_image import TextToImage, UnknownWordsWarning, unknown_words
+from wordsight.pipelines.text_to_image import OutOfDomainImageWarning, TextToImage, UnknownWordsWarning, unknown_words
 from wordsight.text.features import TextFeatures
 from wordsight.utils.checks import InputError
 
@@ -58,6 +58,19 @@ def test_style_transfer_without_style_encoder_is_a_clear_error():
         _pipe(style=False).transfer_style(torch.zeros(1, 3, 16, 16), ["a red circle"])
     with pytest.raises(InputError, match="NaN"):
         _pipe().transfer_style(torch.full((1, 3, 16, 16), float("nan")), ["a red circle"])
+
+
+def test_a_photo_given_to_a_synthetic_world_style_encoder_is_warned_about():
+    from PIL import Image
+
+    synthetic = _pipe(info={"trained_on": {"data": "synthetic"}})
+    photo = Image.new("RGB", (640, 480), (120, 80, 40))
+    with pytest.warns(OutOfDomainImageWarning, match="640x480"):
+        synthetic.transfer_style([photo], ["a red circle"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OutOfDomainImageWarning)
+        synthetic.transfer_style(torch.zeros(1, 3, 16, 16), ["a red circle"])  # a render at the model's size
+        _pipe(info={"trained_on": {"data": "cub:/birds"}}).transfer_style([photo], ["a red circle"])  # trained on photos
 
 
 def test_save_load_keeps_system_style_encoder_and_vocabulary(tmp_path):

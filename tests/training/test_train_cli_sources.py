@@ -22,6 +22,10 @@ TINY = {
     "stackgan-pp": ["model.gf_dim=4", "model.df_dim=2", "model.z_dim=8", "model.sentence_dim=8", "model.c_dim=4",
                     "model.base_size=16", "model.branch_num=2"],
     "stackgan": ["model.ngf=4", "model.ndf=4", "model.z_dim=8", "model.sentence_dim=8", "model.c_dim=4", "model.stage1_size=16"],
+    # "{damsm}": a DAMSM this test trains on the same layout first (word features need the layout's vocabulary)
+    **{system: ["model.gf_dim=4", "model.df_dim=2", "model.z_dim=8", "model.c_dim=4", "model.base_size=16", "model.branch_num=2",
+                "model.damsm_path={damsm}", "data.text_encoder_path={damsm}", "data.sentence_whitening=0"]
+       for system in ("attngan", "dualattngan")},
 }
 
 
@@ -42,12 +46,16 @@ def test_each_system_trains_on_a_real_layout_with_its_default_config(tmp_path, l
     root = (write_tiny_caption_folder(tmp_path / "data", n=5, captions=3) if layout == "folder"
             else write_tiny_cub(tmp_path / "data", train=4, test=2, captions=5))
     items = 15 if layout == "folder" else 20
+    damsm = tmp_path / "damsm"
+    assert main(["train", "damsm", "--data", f"{layout}:{root}", "--out", str(damsm), "--steps", "1", "--batch-size", "2",
+                 "--image-size", "16", "--eval-images", "0", "--no-progress"]) == 0
     pipelines = {}
     for system, tiny in TINY.items():  # in order: a system may need an earlier one's pipeline
         out = tmp_path / "runs" / system
         for name, path in pipelines.items():
             tiny = [a.replace(f"{{pipeline:{name}}}", str(path)) for a in tiny]
-        assert main(["train", system, "--data", f"{layout}:{root}", "--out", str(out), *tiny, *COMMON]) == 0, system
+        tiny = [a.replace("{damsm}", str(damsm)) for a in tiny]
+        assert main(["train", system, "--data", f"{layout}:{root}", "--out", str(out), *COMMON, *tiny]) == 0, system
         run = next(out.iterdir())
         assert run.name.endswith(f"-{system}-{layout}"), run.name
         info = json.loads((run / "data.json").read_text())

@@ -35,6 +35,7 @@ def evaluate_generation_cmd(
     truncation: float = typer.Option(None, help="Truncation of the noise (default: the pipeline's)."),
     kid_subset_size: int = typer.Option(None, min=2, help="KID subset size (default min(1000, n, reference))."),
     world_seed: int = typer.Option(0, help="Synthetic world seed."),
+    max_objects: int = typer.Option(3, min=1, max=3, help="Synthetic world: scenes of 1..N objects (1 for models trained by the synthetic configs)."),
     device: str = typer.Option("cpu", help="cpu | cuda (metric networks)."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
@@ -47,7 +48,7 @@ def evaluate_generation_cmd(
     report = evaluate_text_to_image(
         pipe, data, metrics, n, split=split, inception_weights=inception_weights, damsm=damsm, clip=clip_weights,
         oracle=oracle, batch_size=batch_size, seed=seed, truncation=truncation, kid_subset_size=kid_subset_size,
-        world_seed=world_seed, device=device, progress=progress, model_name=model,
+        world_seed=world_seed, max_objects=max_objects, device=device, progress=progress, model_name=model,
     )
     folder = out or _default_out(model, data, split)
     paths = report.save(folder)
@@ -64,6 +65,7 @@ def real_stats_cmd(
     inception_weights: Path = typer.Option(None, help="weights-inception-2015-12-05-6726825d.pth (default: the cache)."),
     oracle: Path = typer.Option(None, help="Oracle folder (default: the shipped oracle)."),
     world_seed: int = typer.Option(0, help="Synthetic world seed."),
+    max_objects: int = typer.Option(3, min=1, max=3, help="Synthetic world: scenes of 1..N objects (1 for models trained by the synthetic configs)."),
     batch_size: int = typer.Option(64, min=1),
     device: str = typer.Option("cpu", help="cpu | cuda."),
 ) -> None:
@@ -72,7 +74,7 @@ def real_stats_cmd(
 
     stats, evaluation_data = build_reference_statistics(
         data, split, n, image_size, extractor, inception_weights=inception_weights, oracle=oracle,
-        world_seed=world_seed, batch_size=batch_size, device=device,
+        world_seed=world_seed, max_objects=max_objects, batch_size=batch_size, device=device,
     )
     typer.echo(
         f"{data} ({evaluation_data.split}): {stats.num_images} images at {image_size}px, {stats.mean.shape[0]}-d "

@@ -30,7 +30,7 @@ def generate(
 
     import torch
 
-    from ..pipelines.text_to_image import TextToImage, UnknownWordsWarning
+    from ..pipelines.text_to_image import OutOfDomainImageWarning, TextToImage, UnknownWordsWarning
     from ..utils.images import captioned_grid, load_image
 
     model = None
@@ -42,6 +42,7 @@ def generate(
     gen = torch.Generator().manual_seed(seed)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UnknownWordsWarning)
+        warnings.simplefilter("always", OutOfDomainImageWarning)
         if attention:
             if interpolate or style_from:
                 raise InputError("--attention cannot be combined with --interpolate or --style-from")

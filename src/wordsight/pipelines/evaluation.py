@@ -324,6 +324,7 @@ def evaluate_text_to_image(
     kid_subset_size: int | None = None,
     stats_cache_dir: str | os.PathLike | None = None,
     world_seed: int = 0,
+    max_objects: int = 3,
     num_samples: int = 16,
     device: str = "cpu",
     progress: bool = True,
@@ -349,7 +350,8 @@ def evaluate_text_to_image(
             truncation (None: the pipeline's default).
         kid_subset_size: KID subset size; default min(1000, n, reference size).
         stats_cache_dir: folder of cached reference statistics (default ``$WORDSIGHT_CACHE/stats``).
-        world_seed: the synthetic world's seed.
+        world_seed: the synthetic world's seed; max_objects: its scenes hold 1..max_objects objects (1 to
+            match models trained with the synthetic configs' one-object scenes).
         num_samples: images kept for the sample grid.
         device: ``cpu`` or ``cuda`` for the metric networks.
         model_name: how the report names the model.
@@ -363,7 +365,7 @@ def evaluate_text_to_image(
     check_metric_names(metrics)  # fail on a misspelled name before reading any data
     size = pipeline_image_size(pipe)
     if not isinstance(data, EvaluationData):
-        data = load_evaluation_data(data, n, size, split, world_seed)
+        data = load_evaluation_data(data, n, size, split, world_seed, max_objects)
     n = len(data.captions)
     m = _prepare(data, metrics, n=n, inception_weights=inception_weights, damsm=damsm, clip=clip, oracle=oracle,
                  batch_size=batch_size, device=device, kid_subset_size=kid_subset_size,
@@ -408,6 +410,7 @@ def build_reference_statistics(
     inception_weights: str | os.PathLike | None = None,
     oracle: str | os.PathLike | torch.nn.Module | None = None,
     world_seed: int = 0,
+    max_objects: int = 3,
     stats_cache_dir: str | os.PathLike | None = None,
     batch_size: int = 64,
     device: str = "cpu",
@@ -423,7 +426,7 @@ def build_reference_statistics(
         raise InputError(f"extractor must be one of {REFERENCE_EXTRACTORS}, got {extractor!r}")
     spec = (inception_extractor(inception_weights) if extractor == "inception"
             else oracle_feature_extractor(_load_oracle(oracle, device)))
-    evaluation_data = load_evaluation_data(data, n, image_size, split, world_seed)
+    evaluation_data = load_evaluation_data(data, n, image_size, split, world_seed, max_objects)
     stats = reference_statistics(evaluation_data.reference, spec, split=evaluation_data.split,
                                  cache_dir=stats_cache_dir, batch_size=batch_size, device=device)
     return stats, evaluation_data

@@ -109,12 +109,15 @@ def scene_targets(specs: Sequence[SceneSpec]) -> dict[str, torch.Tensor]:
     return {"count": count, **out}
 
 
-def synthetic_evaluation_data(n: int, image_size: int, split: str = "test", world_seed: int = 0) -> EvaluationData:
-    """Scenes ``0..n-1`` of the world's ``split``; caption i is caption ``i mod 5`` of scene i (every
+def synthetic_evaluation_data(n: int, image_size: int, split: str = "test", world_seed: int = 0,
+                              max_objects: int = 3) -> EvaluationData:
+    """Scenes ``0..n-1`` of the world's ``split`` with 1..``max_objects`` objects (1 for models trained on
+    one-object scenes, as the synthetic configs are); caption i is caption ``i mod 5`` of scene i (every
     template appears), the reference is the same scenes rendered at ``image_size``."""
     if split not in SYNTHETIC_SPLITS:
         raise InputError(f"synthetic data: split must be one of {SYNTHETIC_SPLITS}, got {split!r}")
-    world = SyntheticWorld(WorldConfig(seed=world_seed, image_size=image_size, split=split, length=max(n, 1)))
+    world = SyntheticWorld(WorldConfig(seed=world_seed, image_size=image_size, split=split, length=max(n, 1),
+                                       min_objects=1, max_objects=max_objects))
     specs = [world.spec(i) for i in range(n)]
     captions = [world.captions(spec, i)[i % world.config.captions_per_image] for i, spec in enumerate(specs)]
     labels = torch.tensor(
@@ -173,12 +176,14 @@ def _record(dataset: Any, index: int, items: Any) -> Any:
     return dataset[index]
 
 
-def load_evaluation_data(spec: str, n: int, image_size: int, split: str = "test", world_seed: int = 0) -> EvaluationData:
-    """``synthetic`` or ``LAYOUT:PATH`` -> :class:`EvaluationData` with ``n`` captions."""
+def load_evaluation_data(spec: str, n: int, image_size: int, split: str = "test", world_seed: int = 0,
+                         max_objects: int = 3) -> EvaluationData:
+    """``synthetic`` or ``LAYOUT:PATH`` -> :class:`EvaluationData` with ``n`` captions (``max_objects``:
+    synthetic scenes only)."""
     if n < 1:
         raise InputError(f"the number of images must be >= 1, got {n}")
     if spec == "synthetic":
-        return synthetic_evaluation_data(n, image_size, split, world_seed)
+        return synthetic_evaluation_data(n, image_size, split, world_seed, max_objects)
     if ":" not in spec:
         raise InputError(f"--data must be 'synthetic' or LAYOUT:PATH (cub:, oxford:, coco:, folder:), got {spec!r}")
     return layout_evaluation_data(spec, n, image_size, split)

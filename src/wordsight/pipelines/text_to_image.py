@@ -106,6 +106,11 @@ class UnknownWordsWarning(UserWarning):
     """A caption holds words the model never saw in training (its output will ignore or misread them)."""
 
 
+class OutOfDomainImageWarning(UserWarning):
+    """An image given to a model trained only on the synthetic shape world is not one of its renders (a photo):
+    the model has never seen anything like it, so what it reads from it means little."""
+
+
 def unknown_words(captions: Sequence[str], vocabulary: Sequence[str]) -> list[str]:
     """Words of ``captions`` (lower-case ``\\w+`` tokens) missing from ``vocabulary``, in first-seen order."""
     known, out = set(vocabulary), []
@@ -306,11 +311,25 @@ class TextToImage:
             x = torch.stack([pil_to_tensor(im.convert("RGB").resize((size, size), Image.BICUBIC)) for im in images])
         if x.dim() != 4 or x.shape[1] != 3:
             raise InputError(f"style images must be [N, 3, H, W], got {tuple(x.shape)}")
+        self._check_image_domain(images, size)
         if not torch.isfinite(x).all():
             raise InputError("style images contain NaN or inf values")
         if x.shape[-1] != size or x.shape[-2] != size:
             x = F.interpolate(x.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
         return x.float()
+
+    def _check_image_domain(self, images: torch.Tensor | Sequence[Image.Image], size: int) -> None:
+        """Warn (:class:`OutOfDomainImageWarning`) when a synthetic-world model gets images that are not the
+        world's renders at its size: the world renders exactly ``size`` x ``size``, a photo almost never is."""
+        if (self.info.get("trained_on") or {}).get("data") != "synthetic":
+            return
+        sizes = [tuple(images.shape[-2:])] if isinstance(images, torch.Tensor) else [(im.height, im.width) for im in images]
+        foreign = [f"{w}x{h}" for h, w in sizes if (h, w) != (size, size)]
+        if foreign:
+            warnings.warn(f"this model was trained only on the synthetic shape world's {size}x{size} renders; "
+                          f"{len(foreign)} style image(s) ({', '.join(sorted(set(foreign)))}) are not such renders, so the "
+                          "pose and background it reads from them are those of the nearest shape scene, not of your image",
+                          OutOfDomainImageWarning, stacklevel=4)
 
     def _generate(self, z: torch.Tensor, features, index: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, list[torch.Tensor] | None]:
         """Run the generator on noise ``z`` [N, z_dim] and the text features of captions ``index`` [N]."""
