@@ -24,8 +24,8 @@ def test_text_features_checks_shapes_and_dtype():
         TextFeatures(torch.randn(2, 5, 8), torch.randn(2, 8), torch.ones(2, 5))
 
 
-def test_registry_lists_the_three_encoders():
-    assert ENCODERS.names() == ["bilstm", "clip", "minilm"]
+def test_registry_lists_the_encoders():
+    assert ENCODERS.names() == ["bilstm", "clip", "minilm", "rnn"]
     assert all(issubclass(ENCODERS.get(n), TextEncoder) for n in ENCODERS)
 
 

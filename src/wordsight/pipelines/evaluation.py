@@ -155,10 +155,13 @@ def load_open_clip(weights: str | os.PathLike, model_name: str = "ViT-B-32", dev
 
 
 def pipeline_image_size(pipe: Any) -> int:
-    """The side of the pipeline's images: ``pipe.image_size`` or its generator's config."""
+    """The side of the pipeline's images: ``pipe.image_size``, its generator's ``image_size`` or config."""
     size = getattr(pipe, "image_size", None)
+    generator = getattr(pipe, "generator", None)
+    if size is None:  # multi-stage generators derive it (StackGAN++, AttnGAN: base_size and branch_num)
+        size = getattr(generator, "image_size", None)
     if size is None:
-        size = getattr(getattr(pipe, "generator", None), "config", {}).get("image_size")
+        size = getattr(generator, "config", {}).get("image_size")
     if size is None:
         raise InputError(f"cannot tell the image size of {type(pipe).__name__}: give it .image_size "
                          "or a generator with config['image_size']")
