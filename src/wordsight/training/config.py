@@ -34,12 +34,18 @@ EVAL_SPLITS = ("test", "heldout", "train")  # the synthetic world's splits evalu
 
 @dataclass
 class OptimizerConfig:
-    """Adam(W) settings for one optimizer."""
+    """Settings for one optimizer: Adam (``betas``, ``eps``) or SGD with momentum (``momentum``; TIRG's)."""
 
     lr: float = 1e-4
     betas: tuple[float, float] = (0.0, 0.9)
     weight_decay: float = 0.0
     eps: float = 1e-8
+    kind: Literal["adam", "sgd"] = "adam"
+    momentum: float = 0.9  # sgd only
+
+    def __post_init__(self) -> None:
+        if not self.lr > 0 or not 0.0 <= self.momentum < 1.0:
+            raise ConfigError(f"optimizer lr must be > 0 and momentum in [0, 1), got {self.lr} and {self.momentum}")
 
 
 @dataclass
@@ -56,6 +62,9 @@ class SyntheticDataConfig:
     observers: int = 8  # simulated gaze (saliency records); no effect on GAN training
     fixations_per_observer: tuple[int, int] = (3, 6)
     gaze_sigma: float = 0.035
+    # items are manipulation triplets (source image, instruction, target image, change mask; seed 004's
+    # CSS-style edits, wordsight.training.manipulation_data) instead of captioned scenes: TIRG's data
+    manipulation: bool = False
 
     def __post_init__(self) -> None:
         if self.num_scenes < 1:
@@ -63,7 +72,7 @@ class SyntheticDataConfig:
 
     def world_options(self) -> dict[str, Any]:
         """Keyword arguments of ``WorldConfig`` (all but seed, image_size and split)."""
-        opts = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "num_scenes"}
+        opts = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("num_scenes", "manipulation")}
         return {**opts, "length": self.num_scenes}
 
 

@@ -137,7 +137,7 @@ class Trainer:
         _check_precision(cfg, self.device)
         _set_determinism(cfg.deterministic, self.device)
         seed_everything(mix_seed("init", cfg.seed))  # identical initial weights in every process
-        self.objective = build_objective(cfg.system if system is None else system, cfg.model) if not isinstance(system, GANObjective) else system
+        self.objective = build_objective(cfg.system if system is None else system, cfg.model, data) if not isinstance(system, GANObjective) else system
         self.objective.check_data(data)
         self.opt_cfgs = resolve_optimizers(cfg, self.objective.optimizer_defaults())
         self.cfg = self._resolved_config(cfg)
@@ -192,7 +192,10 @@ class Trainer:
         for name, ps in groups.items():
             o = self.opt_cfgs[name]
             params[name] = [p for p in ps if p.requires_grad]
-            optimizers[name] = torch.optim.Adam(params[name], lr=o.lr, betas=tuple(o.betas), eps=o.eps, weight_decay=o.weight_decay)
+            if o.kind == "sgd":
+                optimizers[name] = torch.optim.SGD(params[name], lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
+            else:
+                optimizers[name] = torch.optim.Adam(params[name], lr=o.lr, betas=tuple(o.betas), eps=o.eps, weight_decay=o.weight_decay)
         return optimizers, params
 
     def _open_run_dir(self, root: Path, resume, desc: str) -> Path:

@@ -59,6 +59,14 @@ class GANObjective(nn.Module):
         """Build the system's networks from its config (an instance of ``config_cls``)."""
         raise NotImplementedError
 
+    @classmethod
+    def configure(cls, model: dict, data: Any) -> dict:
+        """The ``model`` config mapping with the values a system derives from its training data filled in
+        (e.g. a vocabulary of the data's texts, see :func:`data_vocabulary`), before :meth:`from_config`.
+        The trainer saves the result in the run's config.yaml, so the exported model and a resumed run
+        carry them. Default: unchanged."""
+        return model
+
     def networks(self) -> dict[str, nn.Module]:
         raise NotImplementedError
 
@@ -168,12 +176,28 @@ def check_same_sentence_vectors(data: Any, pipeline: Any, option: str) -> None:
                           "use the same data options (data.sentence_whitening, data.synthetic.*, seed) as its run")
 
 
+def data_vocabulary(data: Any, min_count: int = 1) -> list[str]:
+    """The words (``Vocabulary.words``: specials first, then by frequency) of every text a training data set
+    holds: ``data.texts`` when it has them (e.g. manipulation instructions and captions), else
+    ``data.captions``. A ConfigError when it has neither (random tensors)."""
+    from ..text.tokenizer import Vocabulary
+
+    texts = getattr(data, "texts", None) or getattr(data, "captions", None)
+    if not texts:
+        raise ConfigError(f"this system builds its vocabulary from the training texts, but the data "
+                          f"({getattr(data, 'name', type(data).__name__)}) has none; use --data synthetic or a captioned layout")
+    return list(Vocabulary.build(texts, min_count=min_count).words)
+
+
 SYSTEMS: Registry[type[GANObjective]] = Registry("training system", base=GANObjective)
 
 
-def build_objective(name: str, model_config: dict | Any) -> GANObjective:
-    """Build a registered system from its ``model`` config (a mapping checked by its ``config_cls``)."""
+def build_objective(name: str, model_config: dict | Any, data: Any = None) -> GANObjective:
+    """Build a registered system from its ``model`` config (a mapping checked by its ``config_cls``); with
+    ``data``, the system's :meth:`GANObjective.configure` fills in what it derives from the data first."""
     cls = SYSTEMS.get(name)
+    if data is not None and isinstance(model_config, dict):
+        model_config = cls.configure(dict(model_config), data)
     if dataclasses.is_dataclass(model_config):
         cfg = model_config
     elif isinstance(model_config, dict):

@@ -125,6 +125,8 @@ def build_data(spec: str, cfg: Any, progress: bool = True):
         if hard and parsed.kind != "synthetic":
             raise ConfigError(f"data.hard_negatives needs --data synthetic (it edits the world's captions), got --data {parsed}")
         whiten_dim = int(data_cfg.sentence_whitening or 0)
+        if parsed.kind == "synthetic" and data_cfg.synthetic.manipulation:
+            return _manipulation_data(cfg, data_cfg, parsed, size, hard)
         encoder = sd.frozen_text_encoder(data_cfg.text_encoder, data_cfg.text_encoder_path)
         sd._check_sentence_dim(encoder, whiten_dim, cfg)
         if parsed.kind == "synthetic":
@@ -140,6 +142,21 @@ def build_data(spec: str, cfg: Any, progress: bool = True):
         dataset = sd._maybe_whiten(dataset, whiten_dim)
     dataset.name = parsed.kind
     dataset.description = _describe(dataset, parsed)
+    return dataset
+
+
+def _manipulation_data(cfg: Any, data_cfg: Any, parsed: DataSpec, size: int, hard: Any):
+    """The synthetic world's manipulation triplets (no sentence vectors: these systems encode the texts)."""
+    from ..data.synthetic import SyntheticWorld, WorldConfig
+    from .manipulation_data import SyntheticManipulationData
+
+    if hard:
+        raise ConfigError("data.hard_negatives does not apply to data.synthetic.manipulation (the triplets are the edits)")
+    opts = data_cfg.synthetic
+    world = SyntheticWorld(WorldConfig(seed=cfg.seed, image_size=size, split="train", **opts.world_options()))
+    dataset = SyntheticManipulationData(world, opts.num_scenes)
+    dataset.name = parsed.kind
+    dataset.description = {**_describe(dataset, parsed), "manipulation": True}
     return dataset
 
 
