@@ -132,7 +132,7 @@ def test_unknown_and_unsupported_metrics_are_config_errors(tmp_path, oracle_dir)
 def test_encode_captions_reproduces_the_training_sentences(whiten):
     data = synthetic_data(whiten=whiten)
     batch = data.encode_captions(data.captions[:6])
-    assert set(batch) == {"sentence"} and batch["sentence"].shape == (6, whiten or 8)
+    assert set(batch) == {"sentence", "captions"} and batch["sentence"].shape == (6, whiten or 8)
     assert torch.allclose(batch["sentence"], data.sentences[:6], atol=1e-5)
 
 

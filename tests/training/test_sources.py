@@ -121,7 +121,7 @@ def test_a_saved_run_config_loads_back(tmp_path):
 
 def test_synthetic_options_are_the_world_config_fields():
     world_fields = {f.name for f in dataclasses.fields(WorldConfig)} - {"seed", "image_size", "split", "length"}
-    assert {f.name for f in dataclasses.fields(SyntheticDataConfig)} == world_fields | {"num_scenes"}
+    assert {f.name for f in dataclasses.fields(SyntheticDataConfig)} == world_fields | {"num_scenes", "manipulation"}
     opts = SyntheticDataConfig(num_scenes=3, min_objects=2, max_objects=2, backgrounds=["grey"])
     assert WorldConfig(**opts.world_options()).min_objects == 2
     model = {"image_size": 32}

@@ -61,3 +61,20 @@ def test_ema_warmup_ramps_the_decay():
     cfg = TrainConfig(ema_decay=0.999, ema_warmup=True)
     assert ema_decay_at(cfg, 0) == 0.1 and ema_decay_at(cfg, 90) == 0.91 and ema_decay_at(cfg, 10**6) == 0.999
     assert ema_decay_at(TrainConfig(ema_decay=0.99), 0) == 0.99
+
+
+def test_sgd_with_momentum_is_an_optimizer_kind(tmp_path):
+    import torch
+
+    from wordsight.training.loop import Trainer
+
+    from .conftest import tiny_config, tiny_data
+
+    cfg = tiny_config(optimizers={"d": {"kind": "sgd", "lr": 1e-2, "momentum": 0.5}})
+    trainer = Trainer(cfg, "dfgan", tiny_data(), tmp_path, None, None)
+    assert isinstance(trainer.optimizers["d"], torch.optim.SGD) and trainer.optimizers["d"].defaults["momentum"] == 0.5
+    assert isinstance(trainer.optimizers["g"], torch.optim.Adam)
+    with pytest.raises(ConfigError, match="kind"):
+        resolve_optimizers(TrainConfig(optimizers={"d": {"kind": "rmsprop"}}), {"d": OptimizerConfig()})
+    with pytest.raises(ConfigError, match="momentum"):
+        OptimizerConfig(kind="sgd", momentum=1.5)

@@ -37,7 +37,7 @@ def _root(
 app.add_typer(data.app, name="data")
 app.add_typer(train.app, name="train")
 app.command("generate")(generate.generate)
-app.add_typer(manipulate.app, name="manipulate")
+app.command("manipulate")(manipulate.manipulate)
 app.add_typer(saliency.app, name="saliency")
 app.add_typer(evaluate.app, name="evaluate")
 app.add_typer(bench.app, name="bench")

@@ -67,6 +67,8 @@ def export_pipeline(result, dataset, data: str, system: str) -> "Path | None":
                                style_encoder=pipe.style_encoder, info={**pipe.info, "system": system})
     else:
         generator = parts.pop("generator", None)
+        if generator is not None and callable(getattr(generator, "edit", None)):  # an image editor (TAGAN)
+            return _export_editor(result, generator, dataset, data, system)
         if generator is None or not hasattr(generator, "sample_noise"):
             return None
         encoder, spec = training_text_encoder(dataset)
@@ -82,6 +84,23 @@ def export_pipeline(result, dataset, data: str, system: str) -> "Path | None":
         pipe.style_encoder = parts.pop("style_encoder")
     folder = pipe.save_pretrained(result.run_dir / "pipeline", extra={"trained_steps": result.step})
     return folder
+
+
+def _trained_on(dataset, data: str) -> dict:
+    source = data.split(":", 1)[0]
+    description = ("the synthetic shape world (it knows only the world's shapes, colours, sizes and positions)"
+                   if source == "synthetic" else getattr(dataset, "description", None) or f"{source} captions ({data})")
+    return {"data": data, "description": description}
+
+
+def _export_editor(result, editor, dataset, data: str, system: str) -> "Path":
+    """``<run>/pipeline`` of a manipulation system: the EMA editor and what it knows (``Manipulation``)."""
+    from ..pipelines.manipulation import Manipulation
+    from ..text.tokenizer import tokenize
+
+    texts = getattr(dataset, "texts", None) or getattr(dataset, "captions", None) or []
+    info = {"system": system, "trained_on": _trained_on(dataset, data), "vocabulary": sorted({w for t in texts for w in tokenize(t)})}
+    return Manipulation(editor, info, device="cpu").save_pretrained(result.run_dir / "pipeline", extra={"trained_steps": result.step})
 
 
 def _gan_command(system: str):
@@ -119,7 +138,9 @@ def _gan_command(system: str):
         typer.echo(f"run folder: {result.run_dir} (step {result.step}, stopped by {result.stopped_by})")
         folder = export_pipeline(result, dataset, data, system)
         if folder is not None:
-            typer.echo(f"pipeline: {folder} (wordsight generate {folder} \"CAPTION\")")
+            use = (f"wordsight manipulate IMAGE --text \"TEXT\" --model {folder}" if (folder / "manipulation.json").exists()
+                   else f"wordsight generate {folder} \"CAPTION\"")
+            typer.echo(f"pipeline: {folder} ({use})")
         if result.stopped_by in ("SIGINT", "SIGTERM"):
             raise typer.Exit(130 if result.stopped_by == "SIGINT" else 143)
 
