@@ -39,6 +39,7 @@ from ..utils.io import atomic_write_json
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "assets" / "dfgan_synthetic"
 PIPELINE_FILE = "pipeline.json"
+TRAINED_ENCODERS = ("bilstm", "rnn")  # text encoders trained here, saved in the pipeline's text_encoder/
 MAX_CAPTION_WORDS = 64
 PRECISIONS = ("no", "bf16", "auto")
 STYLE_ENCODER_DIR = "style_encoder"
@@ -91,7 +92,7 @@ def build_text_encoder_from_spec(spec: dict, folder: Path):
     from .. import text
 
     name = spec.get("name", "minilm")
-    if name == "bilstm":
+    if name in TRAINED_ENCODERS:
         encoder = from_pretrained(folder / "text_encoder").eval()
     else:
         encoder = text.build_text_encoder(name, **spec.get("options", {}))
@@ -172,7 +173,7 @@ class TextToImage:
         if self.encoder_spec.get("whitening"):
             save_pretrained(encoder.whitening, folder / self.encoder_spec["whitening"])
             encoder = encoder.base
-        if self.encoder_spec.get("name") == "bilstm":
+        if self.encoder_spec.get("name") in TRAINED_ENCODERS:  # weights of its own; frozen ones rebuild from the spec
             save_pretrained(encoder, folder / "text_encoder")
         if self.style_encoder is not None:
             save_pretrained(self.style_encoder, folder / STYLE_ENCODER_DIR)
