@@ -10,7 +10,7 @@ from .. import __version__
 from ..config import ConfigError
 from ..utils.checks import InputError
 from ..utils.registry import RegistryError
-from . import ablate, bench, data, evaluate, generate, manipulate, quickstart, saliency, serve, train
+from . import ablate, bench, data, evaluate, generate, manipulate, quickstart, retrieve, saliency, serve, train
 
 app = typer.Typer(
     name="wordsight",
@@ -38,6 +38,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(train.app, name="train")
 app.command("generate")(generate.generate)
 app.command("manipulate")(manipulate.manipulate)
+app.command("retrieve")(retrieve.retrieve)
 app.add_typer(saliency.app, name="saliency")
 app.add_typer(evaluate.app, name="evaluate")
 app.add_typer(bench.app, name="bench")

@@ -67,8 +67,8 @@ def export_pipeline(result, dataset, data: str, system: str) -> "Path | None":
                                style_encoder=pipe.style_encoder, info={**pipe.info, "system": system})
     else:
         generator = parts.pop("generator", None)
-        if generator is not None and callable(getattr(generator, "edit", None)):  # an image editor (TAGAN)
-            return _export_editor(result, generator, dataset, data, system)
+        if generator is not None and (callable(getattr(generator, "edit", None)) or callable(getattr(generator, "compose", None))):
+            return _export_editor(result, generator, dataset, data, system)  # an image editor (TAGAN) or retriever (TIRG)
         if generator is None or not hasattr(generator, "sample_noise"):
             return None
         encoder, spec = training_text_encoder(dataset)
@@ -94,13 +94,16 @@ def _trained_on(dataset, data: str) -> dict:
 
 
 def _export_editor(result, editor, dataset, data: str, system: str) -> "Path":
-    """``<run>/pipeline`` of a manipulation system: the EMA editor and what it knows (``Manipulation``)."""
+    """``<run>/pipeline`` of a manipulation system: the EMA editor (``Manipulation``) or retrieval model
+    (``Retrieval``) and what it knows."""
     from ..pipelines.manipulation import Manipulation
+    from ..pipelines.retrieval import Retrieval
     from ..text.tokenizer import tokenize
 
     texts = getattr(dataset, "texts", None) or getattr(dataset, "captions", None) or []
     info = {"system": system, "trained_on": _trained_on(dataset, data), "vocabulary": sorted({w for t in texts for w in tokenize(t)})}
-    return Manipulation(editor, info, device="cpu").save_pretrained(result.run_dir / "pipeline", extra={"trained_steps": result.step})
+    pipe = Manipulation(editor, info, device="cpu") if callable(getattr(editor, "edit", None)) else Retrieval(editor, info)
+    return pipe.save_pretrained(result.run_dir / "pipeline", extra={"trained_steps": result.step})
 
 
 def _gan_command(system: str):
@@ -139,6 +142,7 @@ def _gan_command(system: str):
         folder = export_pipeline(result, dataset, data, system)
         if folder is not None:
             use = (f"wordsight manipulate IMAGE --text \"TEXT\" --model {folder}" if (folder / "manipulation.json").exists()
+                   else f"wordsight retrieve IMAGE --text \"TEXT\" --model {folder} --gallery DIR" if (folder / "retrieval.json").exists()
                    else f"wordsight generate {folder} \"CAPTION\"")
             typer.echo(f"pipeline: {folder} ({use})")
         if result.stopped_by in ("SIGINT", "SIGTERM"):
