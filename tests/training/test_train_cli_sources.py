@@ -26,7 +26,8 @@ TINY = {
     **{system: ["model.gf_dim=4", "model.df_dim=2", "model.z_dim=8", "model.c_dim=4", "model.base_size=16", "model.branch_num=2",
                 "model.damsm_path={damsm}", "data.text_encoder_path={damsm}", "data.sentence_whitening=0"]
        for system in ("attngan", "dualattngan")},
-    "tirg": None,  # trains on edit triplets (the synthetic world's); a captioned layout is refused with a clear error
+    "tirg": None,
+    "tagan": ["model.nf=4", "model.image_size=32", "model.text_dim=8", "model.word_embedding_dim=8", "model.c_dim=4", "model.r_num=1"],  # trains on edit triplets (the synthetic world's); a captioned layout is refused with a clear error
 }
 
 
@@ -64,7 +65,8 @@ def test_each_system_trains_on_a_real_layout_with_its_default_config(tmp_path, l
         assert run.name.endswith(f"-{system}-{layout}"), run.name
         info = json.loads((run / "data.json").read_text())
         assert (info["source"], info["path"], info["items"]) == (layout, str(root), items), system
-        meta = json.loads((run / "pipeline" / "pipeline.json").read_text())
+        meta_file = next(f for f in ("pipeline.json", "manipulation.json") if (run / "pipeline" / f).exists())  # an editor: manipulation.json
+        meta = json.loads((run / "pipeline" / meta_file).read_text())
         # the style encoder's pipeline is its generator's, plus style_encoder/
         assert meta["system"] == PIPELINE_SYSTEM.get(system, system) and meta["trained_on"]["data"] == f"{layout}:{root}", (system, meta)
         if system == "gan-int-cls-style":
