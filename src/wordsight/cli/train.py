@@ -73,10 +73,7 @@ def export_pipeline(result, dataset, data: str, system: str) -> "Path | None":
             return None
         encoder, spec = training_text_encoder(dataset)
         words = sorted({w for c in getattr(dataset, "captions", []) for w in tokenize(c)})
-        source = data.split(":", 1)[0]
-        description = ("the synthetic shape world (it knows only the world's shapes, colours, sizes and positions)"
-                       if source == "synthetic" else getattr(dataset, "description", None) or f"{source} captions ({data})")
-        info = {"system": system, "trained_on": {"data": data, "description": description}}
+        info = {"system": system, "trained_on": _trained_on(dataset, data)}
         if words:
             info["vocabulary"] = words
         pipe = TextToImage(generator, encoder, spec, info=info)

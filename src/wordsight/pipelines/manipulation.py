@@ -27,7 +27,7 @@ from ..hub import from_pretrained, save_pretrained
 from ..utils.checks import InputError, check_captions
 from ..utils.images import pil_to_tensor, tensor_to_pil
 from ..utils.io import atomic_write_json
-from .text_to_image import MAX_CAPTION_WORDS, OutOfDomainImageWarning, UnknownWordsWarning, unknown_words
+from .text_to_image import MAX_CAPTION_WORDS, OutOfDomainImageWarning, warn_unknown_words
 
 __all__ = ["Manipulation", "ManipulationOutput", "MANIPULATION_FILE", "EDITOR_DIR"]
 
@@ -111,13 +111,7 @@ class Manipulation:
         return x, note
 
     def check_vocabulary(self, texts: Sequence[str]) -> list[str]:
-        vocabulary = self.info.get("vocabulary") or []
-        missing = unknown_words(texts, vocabulary) if vocabulary else []
-        if missing:
-            trained_on = (self.info.get("trained_on") or {}).get("description") or "its training texts"
-            warnings.warn(f"{len(missing)} word(s) unknown to this editor, which was trained on {trained_on}: "
-                          f"{', '.join(missing)}", UnknownWordsWarning, stacklevel=3)
-        return missing
+        return warn_unknown_words(texts, self.info.get("vocabulary") or [], self.info, "word(s) unknown to this editor")
 
     @torch.no_grad()
     def __call__(self, images: Any, texts: str | Sequence[str], batch_size: int = 32) -> ManipulationOutput:

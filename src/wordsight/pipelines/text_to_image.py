@@ -107,6 +107,19 @@ class UnknownWordsWarning(UserWarning):
     """A caption holds words the model never saw in training (its output will ignore or misread them)."""
 
 
+def warn_unknown_words(texts: Sequence[str], vocabulary: Sequence[str], info: dict, what: str) -> list[str]:
+    """Warn (:class:`UnknownWordsWarning`, naming them) about the words of ``texts`` outside ``vocabulary``, saying
+    what the model (``info["trained_on"]``) was trained on; returns them. No vocabulary: nothing to check."""
+    if not vocabulary:
+        return []
+    missing = unknown_words(texts, vocabulary)
+    if missing:
+        trained_on = (info.get("trained_on") or {}).get("description") or "its training texts"
+        warnings.warn(f"{len(missing)} {what}, which was trained on {trained_on} ({len(vocabulary)} words): "
+                      f"{', '.join(missing)}", UnknownWordsWarning, stacklevel=4)
+    return missing
+
+
 class OutOfDomainImageWarning(UserWarning):
     """An image given to a model trained only on the synthetic shape world is not one of its renders (a photo):
     the model has never seen anything like it, so what it reads from it means little."""
@@ -199,15 +212,7 @@ class TextToImage:
 
     def check_vocabulary(self, captions: Sequence[str]) -> list[str]:
         """Warn (:class:`UnknownWordsWarning`) naming the caption words outside the model's vocabulary."""
-        vocabulary = self.vocabulary
-        if not vocabulary:
-            return []
-        missing = unknown_words(captions, vocabulary)
-        if missing:
-            trained_on = (self.info.get("trained_on") or {}).get("description") or "its training captions"
-            warnings.warn(f"{len(missing)} caption word(s) unknown to this model, which was trained on {trained_on} "
-                          f"({len(vocabulary)} words): {', '.join(missing)}", UnknownWordsWarning, stacklevel=3)
-        return missing
+        return warn_unknown_words(captions, self.vocabulary, self.info, "caption word(s) unknown to this model")
 
     @torch.no_grad()
     def __call__(

@@ -189,6 +189,17 @@ def data_vocabulary(data: Any, min_count: int = 1) -> list[str]:
     return list(Vocabulary.build(texts, min_count=min_count).words)
 
 
+class VocabularyFromData:
+    """Mixin for systems with ``model.vocabulary`` (trained text encoders: TAGAN, TIRG): when the config
+    gives none, :meth:`GANObjective.configure` fills it with :func:`data_vocabulary` of the training data."""
+
+    @classmethod
+    def configure(cls, model: dict, data: Any) -> dict:
+        if model.get("vocabulary") is None:
+            model["vocabulary"] = data_vocabulary(data)
+        return model
+
+
 SYSTEMS: Registry[type[GANObjective]] = Registry("training system", base=GANObjective)
 
 

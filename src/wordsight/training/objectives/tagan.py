@@ -44,7 +44,7 @@ from ...models.tagan import TAGANDiscriminator, TAGANGenerator
 from ...text.rnn import load_word_vectors
 from ...utils.checks import InputError, check_shape
 from ..config import OptimizerConfig
-from ..objective import SYSTEMS, GANObjective, data_vocabulary, frozen_weights
+from ..objective import SYSTEMS, GANObjective, VocabularyFromData, frozen_weights
 
 __all__ = ["TAGANConfig", "TAGANObjective", "negative_texts", "log_one_minus", "conditional_d_loss"]
 
@@ -110,7 +110,7 @@ def conditional_d_loss(log_right: torch.Tensor, log_wrong: torch.Tensor) -> dict
 
 
 @SYSTEMS.register("tagan")
-class TAGANObjective(GANObjective):
+class TAGANObjective(VocabularyFromData, GANObjective):
     """TAGAN over batches {"images": [B, 3, S, S] in [-1, 1], "captions": B strings} (module docstring)."""
 
     config_cls = TAGANConfig
@@ -123,13 +123,6 @@ class TAGANObjective(GANObjective):
         self.G, self.D, self.cfg = G, D, cfg
         # per micro-batch, from the D step: (edits G(x, t_neg), mu, logvar, negative ids, negative lengths)
         self._fakes: list[tuple[torch.Tensor, ...]] = []
-
-    @classmethod
-    def configure(cls, model: dict, data: Any) -> dict:
-        """The vocabulary of the training captions, when not given."""
-        if model.get("vocabulary") is None:
-            model["vocabulary"] = data_vocabulary(data)
-        return model
 
     @classmethod
     def from_config(cls, cfg: TAGANConfig) -> "TAGANObjective":

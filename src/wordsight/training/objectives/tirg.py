@@ -34,7 +34,7 @@ from ...config import ConfigError
 from ...models.tirg import TIRG
 from ...utils.checks import InputError, check_shape
 from ..config import OptimizerConfig
-from ..objective import SYSTEMS, GANObjective, Phase, data_vocabulary
+from ..objective import SYSTEMS, GANObjective, Phase, VocabularyFromData
 
 __all__ = ["TIRGConfig", "TIRGObjective", "batch_softmax_loss", "soft_triplet_loss", "batch_recall_at_1"]
 
@@ -116,7 +116,7 @@ def _first_item(data: Any) -> Any:
 
 
 @SYSTEMS.register("tirg")
-class TIRGObjective(GANObjective):
+class TIRGObjective(VocabularyFromData, GANObjective):
     """TIRG over batches {"images", "target_images", "instructions"} (see the module docstring)."""
 
     config_cls = TIRGConfig
@@ -126,13 +126,6 @@ class TIRGObjective(GANObjective):
     def __init__(self, model: TIRG, cfg: TIRGConfig):
         super().__init__()
         self.model, self.cfg = model, cfg
-
-    @classmethod
-    def configure(cls, model: dict, data: Any) -> dict:
-        """The vocabulary of the training texts (``data.texts``: instructions and captions), when not given."""
-        if model.get("vocabulary") is None:
-            model["vocabulary"] = data_vocabulary(data)
-        return model
 
     @classmethod
     def from_config(cls, cfg: TIRGConfig) -> "TIRGObjective":
