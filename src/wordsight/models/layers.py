@@ -12,13 +12,15 @@ feature maps), so models run unchanged under ``channels_last``.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..utils.checks import InputError
+from ..utils.checks import InputError, check_shape
 
-__all__ = ["Affine", "ConditioningAugmentation", "DFBlock", "DFUpBlock", "GLUResBlock", "ResidualDownBlock", "WordAttention",
+__all__ = ["Affine", "ConditioningAugmentation", "DFBlock", "DFUpBlock", "GLUResBlock", "PooledConvEncoder", "ResidualDownBlock", "WordAttention",
            "glu_conv", "glu_up_block", "pyramid_channels", "gaussian_noise"]
 
 
@@ -219,3 +221,32 @@ class WordAttention(nn.Module):
         attention = torch.softmax(scores, dim=1).to(h.dtype)  # over words, per sub-region
         context = torch.bmm(source.transpose(1, 2), attention)  # [B, C, HW]: c_j = sum_i beta_ji e'_i
         return context.reshape(b, c, height, width), attention.reshape(b, -1, height, width)
+
+
+class PooledConvEncoder(nn.Module):
+    """Images [B, 3, S, S] in [-1, 1] -> features [B, D]: TIRG's stand-in for its pretrained ResNet-18 and
+    SISGAN's for the VGG-16 fc7 of its visual-semantic embedding (neither can be downloaded here).
+
+    Each block is Conv3x3 stride 2 -> BatchNorm2d -> ReLU, halving the resolution; then global average
+    pooling (the official replaces ResNet's avgpool by adaptive_avg_pool2d too) and Linear(C, D) (its
+    ``img_model.fc``). Inputs of another size are resized bilinearly to ``image_size`` first.
+    """
+
+    def __init__(self, embed_dim: int, image_size: int, channels: Sequence[int], bias: bool = True):
+        super().__init__()
+        self.image_size = image_size
+        blocks, c_in = [], 3
+        for c in channels:
+            blocks += [nn.Conv2d(c_in, c, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True)]
+            c_in = c
+        self.blocks = nn.Sequential(*blocks)
+        self.fc = nn.Linear(c_in, embed_dim, bias=bias)  # SISGAN's W has no bias
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        check_shape("images", images, ["B", 3, "H", "W"])
+        if not images.is_floating_point():
+            raise InputError(f"images: expected floats in [-1, 1], got dtype {images.dtype}")
+        if tuple(images.shape[-2:]) != (self.image_size, self.image_size):
+            images = F.interpolate(images, size=(self.image_size, self.image_size), mode="bilinear", align_corners=False)
+        x = self.blocks(images)
+        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))

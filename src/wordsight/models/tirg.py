@@ -42,6 +42,7 @@ from torch import nn
 from ..hub import register_model
 from ..utils.checks import InputError, check_shape
 from ..utils.model_registry import model_class
+from .layers import PooledConvEncoder
 
 __all__ = ["TIRG", "TIRGComposition", "TIRGImageEncoder", "FeatureNormalization"]
 
@@ -51,32 +52,8 @@ __all__ = ["TIRG", "TIRGComposition", "TIRGImageEncoder", "FeatureNormalization"
 TEXT_ENCODER_MODEL_TYPE = "rnn_text_encoder"
 
 
-class TIRGImageEncoder(nn.Module):
-    """Images [B, 3, S, S] in [-1, 1] -> features [B, D] (stand-in for the official pretrained ResNet-18).
-
-    Each block is Conv3x3 stride 2 -> BatchNorm2d -> ReLU, halving the resolution; then global average
-    pooling (the official replaces ResNet's avgpool by adaptive_avg_pool2d too) and Linear(C, D) (its
-    ``img_model.fc``). Inputs of another size are resized bilinearly to ``image_size`` first.
-    """
-
-    def __init__(self, embed_dim: int, image_size: int, channels: Sequence[int]):
-        super().__init__()
-        self.image_size = image_size
-        blocks, c_in = [], 3
-        for c in channels:
-            blocks += [nn.Conv2d(c_in, c, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True)]
-            c_in = c
-        self.blocks = nn.Sequential(*blocks)
-        self.fc = nn.Linear(c_in, embed_dim)
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        check_shape("images", images, ["B", 3, "H", "W"])
-        if not images.is_floating_point():
-            raise InputError(f"images: expected floats in [-1, 1], got dtype {images.dtype}")
-        if tuple(images.shape[-2:]) != (self.image_size, self.image_size):
-            images = F.interpolate(images, size=(self.image_size, self.image_size), mode="bilinear", align_corners=False)
-        x = self.blocks(images)
-        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+# The stand-in for the official pretrained ResNet-18 (kept under its old name; shared with SISGAN).
+TIRGImageEncoder = PooledConvEncoder
 
 
 class TIRGComposition(nn.Module):
