@@ -27,6 +27,8 @@ TINY = {
                 "model.damsm_path={damsm}", "data.text_encoder_path={damsm}", "data.sentence_whitening=0"]
        for system in ("attngan", "dualattngan")},
     "tirg": None,
+    "sisgan": ["model.ngf=4", "model.ndf=4", "model.image_size=16", "model.text_dim=8", "model.word_embedding_dim=8",
+               "model.c_dim=4", "model.r_num=1", "model.embedding_channels=[4,8]", "model.embedding_steps=1"],
     "tagan": ["model.nf=4", "model.image_size=32", "model.text_dim=8", "model.word_embedding_dim=8", "model.c_dim=4", "model.r_num=1"],  # trains on edit triplets (the synthetic world's); a captioned layout is refused with a clear error
 }
 
