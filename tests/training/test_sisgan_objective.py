@@ -10,27 +10,15 @@ from wordsight.models.sisgan import SISGANDiscriminator, SISGANGenerator, mismat
 from wordsight.training import SYSTEMS, TrainConfig, build_objective
 from wordsight.training.loop import train
 
-CAPTIONS = ["a red bird", "a small blue bird with wings", "red wings", "a bird", "blue circle", "a small red circle"]
+from .test_tagan_objective import CAPTIONS, TinyCaptionData
+
 TINY = {"image_size": 16, "ngf": 4, "ndf": 4, "text_dim": 8, "word_embedding_dim": 6, "c_dim": 4, "r_num": 1,
         "embedding_channels": [4, 8], "embedding_steps": 2}
 
 
-class TinyCaptionData:
-    def __init__(self, n=12, size=16):
-        gen = torch.Generator().manual_seed(0)
-        self.images = torch.rand(n, 3, size, size, generator=gen) * 2 - 1
-        self.captions = [CAPTIONS[i % len(CAPTIONS)] for i in range(n)]
-
-    def __len__(self):
-        return len(self.captions)
-
-    def __getitem__(self, i):
-        return {"images": self.images[i], "captions": self.captions[i]}
-
-
 def _obj(**kw):
     torch.manual_seed(0)
-    return build_objective("sisgan", {**TINY, **kw}, TinyCaptionData())
+    return build_objective("sisgan", {**TINY, **kw}, TinyCaptionData(size=16))
 
 
 def _batch(b=4):
@@ -100,7 +88,7 @@ def test_stage_one_trains_only_the_embedding_then_stage_two_only_the_gan():
 
 
 def test_train_save_and_exact_resume(tmp_path):
-    data = TinyCaptionData()
+    data = TinyCaptionData(size=16)
     base = dict(batch_size=4, mixed_precision="no", channels_last=False, ema_decay=0.0, log_every=1,
                 sample_every=1000, checkpoint_every=2, progress=False, seed=3)
 

@@ -40,7 +40,7 @@ from ..hub import register_model
 from ..utils.checks import InputError, check_shape
 from ..utils.model_registry import model_class
 from .layers import PooledConvEncoder
-from .tagan import tagan_init
+from .tagan import TAGANResidualBlock, tagan_init
 
 __all__ = ["SISGANGenerator", "SISGANDiscriminator", "SISGANImageEmbedding", "relevant_texts", "mismatched_texts"]
 
@@ -72,19 +72,6 @@ def relevant_texts(x: torch.Tensor) -> torch.Tensor:
     if half < 1:
         raise InputError(f"SISGAN's relevant texts need a batch of at least 2, got {x.shape[0]}")
     return torch.cat((torch.roll(x[:half], -1, 0), x[half:]))
-
-
-class SISGANResidualBlock(nn.Module):
-    """ReLU(x + BN(conv3x3(ReLU(BN(conv3x3(x)))))) (official ``ResidualBlock``: the ReLU after the sum)."""
-
-    def __init__(self, channels: int):
-        super().__init__()
-        self.block = nn.Sequential(
-            nn.Conv2d(channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels), nn.ReLU(inplace=True),
-            nn.Conv2d(channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(x + self.block(x))
 
 
 @register_model("sisgan_generator")
@@ -121,7 +108,7 @@ class SISGANGenerator(nn.Module):
         self.log_sigma = nn.Linear(text_dim, c_dim, bias=False)
         self.residual_blocks = nn.Sequential(
             nn.Conv2d(ngf * 4 + c_dim, ngf * 4, 3, padding=1, bias=False), nn.BatchNorm2d(ngf * 4),
-            *[SISGANResidualBlock(ngf * 4) for _ in range(r_num)])
+            *[TAGANResidualBlock(ngf * 4, relu_after_sum=True) for _ in range(r_num)])
         self.decoder = nn.Sequential(
             nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(ngf * 4, ngf * 2, 3, padding=1, bias=False),
             nn.BatchNorm2d(ngf * 2), nn.ReLU(inplace=True),

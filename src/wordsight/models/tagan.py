@@ -104,16 +104,19 @@ def masked_mean_words(words: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 class TAGANResidualBlock(nn.Module):
-    """x + BN(conv3x3(ReLU(BN(conv3x3(x))))) (official ``ResidualBlock``)."""
+    """x + BN(conv3x3(ReLU(BN(conv3x3(x))))) (official ``ResidualBlock``); ``relu_after_sum`` gives
+    ReLU(x + ...), the official SISGAN ``ResidualBlock`` (same author, same layers)."""
 
-    def __init__(self, channels: int):
+    def __init__(self, channels: int, relu_after_sum: bool = False):
         super().__init__()
+        self.relu_after_sum = relu_after_sum
         self.block = nn.Sequential(
             nn.Conv2d(channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels), nn.ReLU(inplace=True),
             nn.Conv2d(channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.block(x)
+        y = x + self.block(x)
+        return F.relu(y) if self.relu_after_sum else y
 
 
 @register_model("tagan_generator")

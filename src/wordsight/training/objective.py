@@ -200,6 +200,20 @@ class VocabularyFromData:
         return model
 
 
+def unpack_captioned_batch(batch: dict[str, Any], image_size: int, tokenize: Any, system: str
+                           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A batch {"images": [B, 3, S, S], "captions": B strings} of a system with its own text encoder (TAGAN,
+    SISGAN) -> (images, token ids [B, T], lengths [B]) on the images' device, with clear errors."""
+    if "images" not in batch or "captions" not in batch:
+        raise InputError(f"{system} batches need 'images' and 'captions'; got keys {sorted(batch)}")
+    dims = check_shape("batch['images']", batch["images"], ["B", 3, image_size, image_size])
+    captions = batch["captions"]
+    if isinstance(captions, str) or len(captions) != dims["B"]:
+        raise InputError(f"batch['captions'] must be a list of {dims['B']} strings, got {captions!r:.80}")
+    ids, lengths = tokenize(list(captions))
+    return batch["images"], ids.to(batch["images"].device), lengths.to(batch["images"].device)
+
+
 SYSTEMS: Registry[type[GANObjective]] = Registry("training system", base=GANObjective)
 
 

@@ -41,9 +41,8 @@ from ...losses.conditioning import kl_to_standard_normal
 from ...losses.ranking import bidirectional_ranking_loss
 from ...models.sisgan import SISGANDiscriminator, SISGANGenerator, SISGANImageEmbedding, mismatched_texts, relevant_texts
 from ...text.rnn import load_word_vectors
-from ...utils.checks import InputError, check_shape
 from ..config import OptimizerConfig
-from ..objective import SYSTEMS, GANObjective, Phase, VocabularyFromData, frozen_weights
+from ..objective import SYSTEMS, GANObjective, Phase, VocabularyFromData, frozen_weights, unpack_captioned_batch
 
 __all__ = ["SISGANConfig", "SISGANObjective"]
 
@@ -165,15 +164,7 @@ class SISGANObjective(VocabularyFromData, GANObjective):
 
     # ---- losses ---------------------------------------------------------------------------------
     def _unpack(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        if "images" not in batch or "captions" not in batch:
-            raise InputError(f"SISGAN batches need 'images' and 'captions'; got keys {sorted(batch)}")
-        size = self.cfg.image_size
-        dims = check_shape("batch['images']", batch["images"], ["B", 3, size, size])
-        captions = batch["captions"]
-        if isinstance(captions, str) or len(captions) != dims["B"]:
-            raise InputError(f"batch['captions'] must be a list of {dims['B']} strings, got {captions!r:.80}")
-        ids, lengths = self.G.tokenize(list(captions))
-        return batch["images"], ids.to(batch["images"].device), lengths.to(batch["images"].device)
+        return unpack_captioned_batch(batch, self.cfg.image_size, self.G.tokenize, "SISGAN")
 
     @staticmethod
     def _idle(images: torch.Tensor) -> dict[str, torch.Tensor]:

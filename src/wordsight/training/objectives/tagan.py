@@ -42,9 +42,9 @@ from ...losses.adversarial import bce_d_fake, bce_d_real, bce_g
 from ...losses.conditioning import kl_to_standard_normal
 from ...models.tagan import TAGANDiscriminator, TAGANGenerator
 from ...text.rnn import load_word_vectors
-from ...utils.checks import InputError, check_shape
+from ...utils.checks import InputError
 from ..config import OptimizerConfig
-from ..objective import SYSTEMS, GANObjective, VocabularyFromData, frozen_weights
+from ..objective import SYSTEMS, GANObjective, VocabularyFromData, frozen_weights, unpack_captioned_batch
 
 __all__ = ["TAGANConfig", "TAGANObjective", "negative_texts", "log_one_minus", "conditional_d_loss"]
 
@@ -171,15 +171,7 @@ class TAGANObjective(VocabularyFromData, GANObjective):
 
     # ---- losses ---------------------------------------------------------------------------------
     def _unpack(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        if "images" not in batch or "captions" not in batch:
-            raise InputError(f"TAGAN batches need 'images' and 'captions'; got keys {sorted(batch)}")
-        size = self.cfg.image_size
-        dims = check_shape("batch['images']", batch["images"], ["B", 3, size, size])
-        captions = batch["captions"]
-        if isinstance(captions, str) or len(captions) != dims["B"]:
-            raise InputError(f"batch['captions'] must be a list of {dims['B']} strings, got {captions!r:.80}")
-        ids, lengths = self.G.tokenize(list(captions))
-        return batch["images"], ids.to(batch["images"].device), lengths.to(batch["images"].device)
+        return unpack_captioned_batch(batch, self.cfg.image_size, self.G.tokenize, "TAGAN")
 
     def d_step(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         images, ids, lengths = self._unpack(batch)
