@@ -128,6 +128,18 @@ def test_train_gan_int_cls_dry_run_uses_its_default_config():
     assert bad.exit_code != 0 and "valid keys" in str(bad.exception) and "ngf" in str(bad.exception)
 
 
+def test_train_inversion_encoder_is_the_gan_int_cls_style_encoder():
+    from typer.testing import CliRunner
+
+    from wordsight.cli.main import app
+
+    res = CliRunner().invoke(app, ["train", "inversion-encoder", "--dry-run", "model.generator=runs/x/pipeline"])
+    assert res.exit_code == 0, res.output
+    assert "system: gan-int-cls-style" in res.output and "generator: runs/x/pipeline" in res.output
+    listing = CliRunner().invoke(app, ["train", "--list"]).output
+    assert "inversion-encoder" in listing and "the same as gan-int-cls-style" in listing
+
+
 def test_generate_warns_naming_words_outside_the_shipped_vocabulary(tmp_path):
     from typer.testing import CliRunner
 

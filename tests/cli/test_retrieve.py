@@ -27,6 +27,11 @@ def test_train_tirg_then_retrieve_from_a_gallery(tmp_path, capsys):
                  "--gallery", str(gallery), "-k", "5", "--out", str(tmp_path / "hits.png")]) == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if line[:1].isdigit()]
     assert len(lines) == 2 and all("0.png" not in line for line in lines)  # the query itself is left out
+    # the positional form: retrieve MODEL IMAGE "text"
+    assert main(["retrieve", str(run / "pipeline"), str(gallery / "0.png"), "make the red circle blue", "--gallery", str(gallery), "-k", "1"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line[:1].isdigit()]
+    assert len(lines) == 1 and "0.png" not in lines[0]
+    assert main(["retrieve", str(gallery / "0.png"), "make it blue", "--gallery", str(gallery)]) != 0  # no model
     hits = pipe.search(Image.open(gallery / "1.png"), "make it green", pipe.index(gallery), k=3)
     assert len(hits) == 3 and hits[0][1] >= hits[1][1] >= hits[2][1]
     assert main(["retrieve", str(gallery / "0.png"), "--text", "x", "--model", str(run / "pipeline"), "--gallery", str(tmp_path / "none")]) != 0

@@ -38,6 +38,13 @@ def test_edit_regenerates_the_inverted_latent_with_the_new_caption():
         expected = pipe.generator(result.latent, BagOfWordsEncoder().encode(["a blue star"]).sentence).clamp(-1, 1)
     assert torch.allclose(result.edited, expected, atol=1e-6)
     assert result.targets.shape == (1, 3, 16, 16) and len(result.to_pil()) == 1
+    # a batch: one source and one new caption per image, each image its own latent
+    pair = edit_by_inversion(pipe, torch.rand(2, 3, 16, 16) * 2 - 1, ["a red circle", "a blue star"], ["a blue star", "a red circle"], steps=2)
+    with torch.no_grad():
+        by_hand = pipe.generator(pair.latent, BagOfWordsEncoder().encode(["a blue star", "a red circle"]).sentence).clamp(-1, 1)
+    assert torch.allclose(pair.edited, by_hand, atol=1e-6)
+    with pytest.raises(InputError, match="one new caption or one per image"):
+        edit_by_inversion(pipe, torch.zeros(3, 3, 16, 16), "a red circle", ["a", "b"], steps=1)
     with pytest.raises(InputError, match="one caption or one per image"):
         invert(pipe, torch.zeros(3, 3, 16, 16), ["a", "b"], steps=1)
     with pytest.raises(InputError, match="VGG|vgg|not found|weights"):

@@ -51,6 +51,11 @@ def test_gan_int_cls_pipeline_generates_and_transfers_style():
         expected = pipe.generator(z[1:2], BagOfWordsEncoder().encode(["a blue star"]).sentence).clamp(-1, 1)
     assert torch.allclose(res.images[3], expected[0], atol=1e-5)
     assert torch.equal(pipe(["a red circle"], style_from=sources).images, pipe.transfer_style(sources, ["a red circle"]).images)
+    paired = pipe.transfer_style(sources, ["a red circle", "a blue star", "a red circle"], paired=True)
+    assert paired.images.shape == (3, 3, 16, 16) and paired.captions == ["a red circle", "a blue star", "a red circle"]
+    assert torch.allclose(paired.images[1], expected[0], atol=1e-5)  # image 1 with caption 1
+    with pytest.raises(InputError, match="one caption per image"):
+        pipe.transfer_style(sources, ["a red circle"], paired=True)
 
 
 def test_style_transfer_without_style_encoder_is_a_clear_error():

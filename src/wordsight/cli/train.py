@@ -23,6 +23,7 @@ def _list_systems(value: bool) -> None:
     rows = {name: getattr(SYSTEMS.get(name), "summary", "") for name in SYSTEMS.names()}
     rows.update({name: SALIENCY_SYSTEMS.get(name).summary for name in SALIENCY_SYSTEMS.names()})
     rows.update(OTHER_SYSTEMS)
+    rows.update({alias: f"the same as {name}" for alias, name in SYSTEM_ALIASES.items()})
     width = max(map(len, rows))
     for name in sorted(rows):
         typer.echo(f"{name:{width}s}  {rows[name]}")
@@ -138,8 +139,8 @@ def _gan_command(system: str):
         typer.echo(f"run folder: {result.run_dir} (step {result.step}, stopped by {result.stopped_by})")
         folder = export_pipeline(result, dataset, data, system)
         if folder is not None:
-            use = (f"wordsight manipulate IMAGE --text \"TEXT\" --model {folder}" if (folder / "manipulation.json").exists()
-                   else f"wordsight retrieve IMAGE --text \"TEXT\" --model {folder} --gallery DIR" if (folder / "retrieval.json").exists()
+            use = (f"wordsight manipulate {folder} IMAGE \"TEXT\"" if (folder / "manipulation.json").exists()
+                   else f"wordsight retrieve {folder} IMAGE \"TEXT\" --gallery DIR" if (folder / "retrieval.json").exists()
                    else f"wordsight generate {folder} \"CAPTION\"")
             typer.echo(f"pipeline: {folder} ({use})")
         if result.stopped_by in ("SIGINT", "SIGTERM"):
@@ -161,6 +162,20 @@ def _register_gan_systems() -> None:
 
 
 _register_gan_systems()
+
+# other names the issues and papers use for a system: `train ALIAS` is `train SYSTEM`
+SYSTEM_ALIASES = {"inversion-encoder": "gan-int-cls-style"}
+
+
+def _register_aliases() -> None:
+    for alias, name in SYSTEM_ALIASES.items():
+        command = _gan_command(name)
+        command.__doc__ = (f"Same as `train {name}`: the encoder that inverts a trained GAN-INT-CLS generator (seed 004 eq. 6), "
+                           "so `wordsight manipulate` can edit one's own image with it (needs model.generator=PIPELINE).")
+        app.command(alias)(command)
+
+
+_register_aliases()
 
 
 @app.command("oracle")

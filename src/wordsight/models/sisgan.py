@@ -151,8 +151,18 @@ class SISGANGenerator(nn.Module):
         deterministic edits."""
         if isinstance(texts, str) or len(texts) != images.shape[0]:
             raise InputError(f"edit: expected a list of {images.shape[0]} texts (one per image), got {texts!r:.80}")
+        return self.edit_encoded(images, self.encode_texts(texts))
+
+    def encode_texts(self, texts: Sequence[str]) -> torch.Tensor:
+        """Texts -> phi(t) [B, text_dim] (what ``edit_encoded`` takes; interpolating two of them gives the
+        sentence interpolation strip, TAGAN Fig. 7)."""
         ids, lengths = self.tokenize(texts)
-        return self(images, self.sentence(ids.to(images.device), lengths.to(images.device)))[0]
+        device = self.mu.weight.device
+        return self.sentence(ids.to(device), lengths.to(device))
+
+    def edit_encoded(self, images: torch.Tensor, sentence: torch.Tensor) -> torch.Tensor:
+        """Images edited by sentence vectors phi(t) [B, text_dim]."""
+        return self(images, sentence)[0]
 
 
 @register_model("sisgan_discriminator")

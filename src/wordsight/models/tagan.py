@@ -184,19 +184,35 @@ class TAGANGenerator(nn.Module):
         """-> (edited images [B, 3, S, S] in [-1, 1], mu [B, c_dim], logvar [B, c_dim])."""
         dims = check_shape("images", images, ["B", 3, self.image_size, self.image_size])
         check_shape("token_ids", token_ids, [dims["B"], "T"])
+        return self.decode(images, self.sentence(token_ids, lengths), noise)
+
+    def decode(self, images: torch.Tensor, sentence: torch.Tensor,
+               noise: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """images and sentence vectors [B, text_dim] -> (edited images, mu, logvar)."""
+        dims = check_shape("images", images, ["B", 3, self.image_size, self.image_size])
+        check_shape("sentence", sentence, [dims["B"], self.ca.in_features])
         code = self.encoder(images)
-        c, mu, logvar = self.condition(self.sentence(token_ids, lengths), noise)
+        c, mu, logvar = self.condition(sentence, noise)
         c = c[:, :, None, None].expand(-1, -1, code.shape[2], code.shape[3]).to(code.dtype)
         merged = self.residual_blocks(torch.cat((code, c), dim=1))
         return self.decoder(code + merged), mu, logvar  # code + ...: the skip connection (official ``e + merge``)
+
+    def encode_texts(self, texts: Sequence[str]) -> torch.Tensor:
+        """Texts -> sentence vectors [B, text_dim] (what ``edit_encoded`` takes; TAGAN Fig. 7 interpolates them)."""
+        ids, lengths = self.tokenize(texts)
+        device = self.ca.weight.device
+        return self.sentence(ids.to(device), lengths.to(device))
+
+    def edit_encoded(self, images: torch.Tensor, sentence: torch.Tensor) -> torch.Tensor:
+        """Images edited by sentence vectors [B, text_dim] (e.g. a mix of two ``encode_texts``)."""
+        return self.decode(images, sentence)[0]
 
     def edit(self, images: torch.Tensor, texts: Sequence[str]) -> torch.Tensor:
         """Images [B, 3, S, S] in [-1, 1] edited to match ``texts`` (B strings; tokenised by this generator's
         own encoder). Call ``.eval()`` first for deterministic edits (CA then uses mu)."""
         if isinstance(texts, str) or len(texts) != images.shape[0]:
             raise InputError(f"edit: expected a list of {images.shape[0]} texts (one per image), got {texts!r:.80}")
-        ids, lengths = self.tokenize(texts)
-        return self(images, ids, lengths)[0]
+        return self.edit_encoded(images, self.encode_texts(texts))
 
 
 class TAGANScores(NamedTuple):

@@ -140,12 +140,18 @@ def invert(pipe: Any, images: Any, caption: str | Sequence[str], steps: int = 30
     return InversionResult(z.detach().cpu(), recon.cpu(), x.cpu(), name, losses)
 
 
-def edit_by_inversion(pipe: Any, images: Any, source_caption: str | Sequence[str], new_caption: str, **kwargs: Any) -> InversionResult:
-    """Invert ``images`` with the caption that describes them, then regenerate with ``new_caption``."""
+def edit_by_inversion(pipe: Any, images: Any, source_caption: str | Sequence[str], new_caption: str | Sequence[str],
+                      **kwargs: Any) -> InversionResult:
+    """Invert ``images`` with the caption(s) that describe them, then regenerate with ``new_caption`` (one,
+    or one per image). The images are inverted together: each has its own latent, and Adam's per-coordinate
+    steps make the batch the same as one image at a time."""
+    new = check_captions([new_caption] if isinstance(new_caption, str) else list(new_caption))
     result = invert(pipe, images, source_caption, **kwargs)
-    pipe.check_vocabulary([new_caption])
+    if len(new) not in (1, result.latent.shape[0]):
+        raise InputError(f"give one new caption or one per image ({result.latent.shape[0]}), got {len(new)}")
+    pipe.check_vocabulary(new)
     with torch.no_grad():
-        features = pipe.text_encoder.encode(check_captions([new_caption]))
-        rows = torch.zeros(result.latent.shape[0], dtype=torch.long)
+        features = pipe.text_encoder.encode(new)
+        rows = torch.zeros(result.latent.shape[0], dtype=torch.long) if len(new) == 1 else torch.arange(len(new))
         result.edited = _generate(pipe, result.latent.to(pipe.device), features, rows).clamp(-1, 1).cpu()
     return result

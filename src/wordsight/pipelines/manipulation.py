@@ -29,9 +29,10 @@ from ..utils.images import pil_to_tensor, tensor_to_pil
 from ..utils.io import atomic_write_json
 from .text_to_image import MAX_CAPTION_WORDS, OutOfDomainImageWarning, warn_unknown_words
 
-__all__ = ["Manipulation", "ManipulationOutput", "MANIPULATION_FILE", "EDITOR_DIR"]
+__all__ = ["Manipulation", "ManipulationOutput", "MANIPULATION_FILE", "EDITOR_DIR", "SHIPPED_DIR"]
 
 MANIPULATION_FILE = "manipulation.json"
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "assets" / "sisgan_synthetic"
 EDITOR_DIR = "editor"
 
 
@@ -69,11 +70,14 @@ class Manipulation:
         return path
 
     @classmethod
-    def from_pretrained(cls, path: str | os.PathLike, device: str | torch.device | None = None) -> "Manipulation":
-        path = Path(path)
+    def from_pretrained(cls, path: str | os.PathLike | None = None, device: str | torch.device | None = None) -> "Manipulation":
+        """Load a pipeline folder (default: the editor shipped with the package, a small SISGAN trained on the
+        synthetic world)."""
+        path = Path(path) if path is not None else SHIPPED_DIR
         meta_path = path / MANIPULATION_FILE
         if not meta_path.is_file():
-            raise InputError(f"not a manipulation pipeline folder (no {MANIPULATION_FILE}): {path}")
+            hint = " (the shipped editor is missing: reinstall, or run scripts/train_shipped_editor.sh)" if path == SHIPPED_DIR else ""
+            raise InputError(f"not a manipulation pipeline folder (no {MANIPULATION_FILE}): {path}{hint}")
         try:
             info = json.loads(meta_path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
@@ -124,3 +128,25 @@ class Manipulation:
         out = [self.editor.edit(sources[i:i + batch_size].to(self.device), labels[i:i + batch_size]).float().clamp(-1, 1).cpu()
                for i in range(0, sources.shape[0], batch_size)]
         return ManipulationOutput(torch.cat(out), sources, labels, note)
+
+    @torch.no_grad()
+    def interpolate(self, image: Any, text_a: str, text_b: str, steps: int = 8) -> ManipulationOutput:
+        """The sentence interpolation strip (TAGAN Fig. 7): one image edited by (1 - w) phi(a) + w phi(b)
+        for ``steps`` weights w from 0 to 1 (``texts`` holds "w=0.43" labels); needs an editor with
+        ``encode_texts`` and ``edit_encoded`` (TAGAN, SISGAN)."""
+        if not (callable(getattr(self.editor, "encode_texts", None)) and callable(getattr(self.editor, "edit_encoded", None))):
+            raise InputError(f"{type(self.editor).__name__} cannot interpolate sentences (it has no encode_texts/edit_encoded)")
+        if not 2 <= steps <= 64:
+            raise InputError(f"interpolation steps must be in [2, 64], got {steps}")
+        caps = check_captions([text_a, text_b], max_words=MAX_CAPTION_WORDS)
+        x, note = self._images(image)
+        if x.shape[0] != 1:
+            raise InputError(f"interpolate one image at a time, got {x.shape[0]}")
+        self.check_vocabulary(caps)
+        a, b = self.editor.encode_texts(caps)
+        w = torch.linspace(0, 1, steps, device=a.device)[:, None]
+        mixed = (1 - w) * a[None] + w * b[None]
+        sources = x.repeat(steps, 1, 1, 1)
+        edited = self.editor.edit_encoded(sources.to(self.device), mixed).float().clamp(-1, 1).cpu()
+        return ManipulationOutput(edited, sources, [f"w={float(v):.2f}" for v in w[:, 0]], note)
+

@@ -284,12 +284,12 @@ class TextToImage:
 
     @torch.no_grad()
     def transfer_style(self, images: torch.Tensor | Sequence[Image.Image], captions: str | Sequence[str],
-                       batch_size: int = 64) -> TextToImageOutput:
+                       batch_size: int = 64, paired: bool = False) -> TextToImageOutput:
         """GAN-INT-CLS style transfer (seed 004 section 4.4): s = S(x), x_hat = G(s, phi(t)): pose and
         background from each image x, content from each caption t.
 
         Returns N x M images for N style images and M captions, grouped by style image (row i holds image
-        i's style under every caption).
+        i's style under every caption); ``paired=True`` takes N captions and gives image i with caption i.
         """
         if self.style_encoder is None:
             raise InputError("this pipeline has no style encoder; train one with 'wordsight train gan-int-cls-style "
@@ -297,11 +297,16 @@ class TextToImage:
         caps = check_captions([captions] if isinstance(captions, str) else list(captions), max_words=MAX_CAPTION_WORDS)
         self.check_vocabulary(caps)
         x = self._style_images(images)
-        codes = self.style_encoder(x.to(self.device)).float().cpu()
-        z = codes.repeat_interleave(len(caps), 0)
-        index = torch.arange(len(caps)).repeat(x.shape[0])
+        if paired and len(caps) != x.shape[0]:
+            raise InputError(f"paired style transfer needs one caption per image: {x.shape[0]} images, {len(caps)} captions")
+        codes = torch.cat([self.style_encoder(x[i:i + batch_size].to(self.device)).float().cpu() for i in range(0, x.shape[0], batch_size)])
+        if paired:
+            z, index, labels = codes, torch.arange(len(caps)), caps
+        else:
+            z, index = codes.repeat_interleave(len(caps), 0), torch.arange(len(caps)).repeat(x.shape[0])
+            labels = [c for _ in range(x.shape[0]) for c in caps]
         out, stages = self._generate(z, self.text_encoder.encode(caps), index, batch_size)
-        return TextToImageOutput(out, [c for _ in range(x.shape[0]) for c in caps], stages)
+        return TextToImageOutput(out, labels, stages)
 
     def _style_images(self, images: torch.Tensor | Sequence[Image.Image]) -> torch.Tensor:
         import torch.nn.functional as F
