@@ -37,41 +37,14 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from wordsight.data.synthetic import SyntheticWorld, WorldConfig  # noqa: E402
-from wordsight.metrics.generation.fidelity import frechet_distance  # noqa: E402
-from wordsight.metrics.manipulation import edit_accuracy, preservation  # noqa: E402
 from wordsight.models.oracle import load_oracle  # noqa: E402
-from wordsight.training.manipulation_data import SyntheticManipulationData  # noqa: E402
-from wordsight.utils.images import captioned_grid, pil_to_tensor, tensor_to_pil  # noqa: E402
+from wordsight.pipelines.manipulation_evaluation import edit_all, oracle_reference, score_edits, synthetic_edits  # noqa: E402
+from wordsight.utils.images import captioned_grid, tensor_to_pil  # noqa: E402
 
 
 def newest(runs: Path, system: str) -> Path | None:
     found = sorted(runs.glob(f"*-{system}-synthetic/pipeline"))
     return found[-1] if found else None
-
-
-def edits(size: int, n: int, seed: int) -> dict:
-    """The first n one-object test edits rendered at ``size``: sources, targets, masks, captions, operations."""
-    world = SyntheticWorld(WorldConfig(seed=seed, image_size=size, split="test", min_objects=1, max_objects=1))
-    data = SyntheticManipulationData(world, n)
-    items = [data[i] for i in range(n)]
-    return {"sources": torch.stack([it["images"] for it in items]), "targets": torch.stack([it["target_images"] for it in items]),
-            "masks": torch.stack([it["change_mask"] for it in items]), "captions": [it["captions"] for it in items],
-            "target_captions": [it["target_captions"] for it in items], "operations": [it["operation"] for it in items]}
-
-
-@torch.no_grad()
-def oracle_stats(oracle, images: torch.Tensor, batch: int = 128) -> tuple[torch.Tensor, torch.Tensor]:
-    feats = torch.cat([oracle.embed(images[i:i + batch]) for i in range(0, images.shape[0], batch)]).double()
-    return feats.mean(0), torch.cov(feats.T)
-
-
-def reference_stats(oracle, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Real one-object test renders (scenes after the edited ones), at the oracle's input size."""
-    world = SyntheticWorld(WorldConfig(seed=seed, image_size=oracle.input_size, split="test", min_objects=1, max_objects=1))
-    offset = 100_000  # far from the edited scenes' indices
-    images = torch.stack([pil_to_tensor(world.captioned_image(offset + i).image) for i in range(n)])
-    return oracle_stats(oracle, images)
 
 
 def editors(args) -> list[tuple[str, str, int, object]]:
@@ -96,8 +69,8 @@ def editors(args) -> list[tuple[str, str, int, object]]:
             continue
         pipe = Manipulation.from_pretrained(folder, device="cpu")
 
-        def edit(sources, captions, targets, pipe=pipe):
-            return torch.cat([pipe.editor.edit(sources[i:i + 64], targets[i:i + 64]).float().clamp(-1, 1) for i in range(0, len(targets), 64)])
+        def edit(edits, pipe=pipe):
+            return edit_all(pipe, edits)
 
         found.append((name, budget(folder, int(pipe.info.get("trained_steps", 0))), pipe.image_size, edit, None))
     style = newest(runs, "gan-int-cls-style")
@@ -106,8 +79,8 @@ def editors(args) -> list[tuple[str, str, int, object]]:
         gen_run = newest(runs, "gan-int-cls")
         steps = int(json.loads((style / "pipeline.json").read_text()).get("trained_steps", 0))
 
-        def edit(sources, captions, targets, pipe=pipe):
-            return pipe.transfer_style(sources, targets, paired=True).images.float().clamp(-1, 1)
+        def edit(edits, pipe=pipe):
+            return pipe.transfer_style(edits.sources, edits.target_captions, paired=True).images.float().clamp(-1, 1)
 
         extra = (gen_run,) if gen_run is not None else ()
         found.append(("GAN-INT-CLS + style encoder", budget(style, steps, *extra) + " (G + S)", int(pipe.generator.image_size), edit, None))
@@ -115,9 +88,11 @@ def editors(args) -> list[tuple[str, str, int, object]]:
         print(f"(no gan-int-cls-style run under {runs}: MINUTES=20 scripts/compare_manipulation.sh style)")
     inv = TextToImage.from_pretrained(args.inversion_model)
 
-    def invert(sources, captions, targets, pipe=inv):
-        return torch.cat([edit_by_inversion(pipe, sources[i:i + 32], captions[i:i + 32], targets[i:i + 32], steps=args.inversion_steps).edited.float()
-                          for i in range(0, len(targets), 32)])
+    def invert(edits, pipe=inv):
+        # 32 at a time, each image with its own latent, source caption and new caption
+        return torch.cat([edit_by_inversion(pipe, edits.sources[i:i + 32], edits.captions[i:i + 32],
+                                            edits.target_captions[i:i + 32], steps=args.inversion_steps).edited.float()
+                          for i in range(0, len(edits), 32)])
 
     label = "shipped" if args.inversion_model is None else Path(args.inversion_model).name
     found.append((f"DF-GAN inversion ({label}, {args.inversion_steps} steps)", "none (inverts a trained DF-GAN)",
@@ -147,34 +122,29 @@ def main() -> None:
         subprocess.run([str(ROOT / "scripts" / "compare_manipulation.sh")], check=True, env=env, cwd=ROOT)
 
     oracle = load_oracle()
-    ref_mu, ref_cov = reference_stats(oracle, args.reference_n, args.seed)
+    reference = oracle_reference(oracle, args.reference_n, args.seed)
     rows, picture = [], {}
     methods = editors(args)
-    sizes = sorted({m[2] for m in methods} | {64})
-    data = {s: edits(s, args.n, args.seed) for s in sizes}
+    data = {size: synthetic_edits(size, args.n, args.seed) for size in sorted({m[2] for m in methods} | {64})}
     for name, budget, size, edit, limit in methods:
-        d = data[size]
-        k = min(args.n, limit or args.n)
+        edits = data[size].head(min(args.n, limit or args.n))
         t0 = time.perf_counter()
         with torch.no_grad() if limit is None else torch.enable_grad():
-            edited = edit(d["sources"][:k], d["captions"][:k], d["target_captions"][:k])
-        seconds = (time.perf_counter() - t0) / k
-        rows.append((name, budget, k, edited, d, seconds))
+            edited = edit(edits)
+        rows.append((name, budget, edited, edits, (time.perf_counter() - t0) / len(edits)))
         picture[name] = edited[:8]
     for name, images in (("copy of the source (reference)", "sources"), ("true target (reference)", "targets")):
-        rows.append((name, "", args.n, data[64][images], data[64], None))
+        rows.append((name, "", getattr(data[64], images), data[64], None))
     print(f"| method | training | edits | accuracy | colour | shape | size | L2 outside the change | pixels changed outside | oracle FID | s / edit |"
           f"  (one-object test edits, world seed {args.seed}; FID reference: {args.reference_n} real renders)")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for name, budget, k, edited, d, seconds in rows:
-        caps, ops = d["target_captions"][:k], d["operations"][:k]
-        acc, keep = edit_accuracy(oracle, edited, caps, ops), preservation(edited, d["sources"][:k], d["masks"][:k])
-        mu, cov = oracle_stats(oracle, edited)
-        fid = frechet_distance(mu, cov, ref_mu, ref_cov)
+    nan = float("nan")
+    for name, budget, edited, edits, seconds in rows:
+        r = score_edits(oracle, edited, edits, reference)
         speed = f"{seconds:.3f}" if seconds is not None else ""
-        print(f"| {name} | {budget} | {k} | {acc['accuracy']:.3f} | {acc.get('accuracy/colour', float('nan')):.3f} "
-              f"| {acc.get('accuracy/shape', float('nan')):.3f} | {acc.get('accuracy/size', float('nan')):.3f} "
-              f"| {keep['l2_outside']:.4f} | {keep['changed_outside']:.3f} | {fid:.2f} | {speed} |", flush=True)
+        print(f"| {name} | {budget} | {int(r['n'])} | {r['accuracy']:.3f} | {r.get('accuracy/colour', nan):.3f} "
+              f"| {r.get('accuracy/shape', nan):.3f} | {r.get('accuracy/size', nan):.3f} "
+              f"| {r['l2_outside']:.4f} | {r['changed_outside']:.3f} | {r['oracle_fid']:.2f} | {speed} |", flush=True)
 
     tirg = newest(Path(args.runs), "tirg")
     if tirg is not None:
@@ -197,13 +167,13 @@ def main() -> None:
         d = data[64]
         cells, labels = [], []
         for i in range(min(6, args.n)):
-            cells.append(tensor_to_pil(d["sources"][i]))
-            labels.append(f"source -> {d['target_captions'][i]}")
+            cells.append(tensor_to_pil(d.sources[i]))
+            labels.append(f"source -> {d.target_captions[i]}")
             for name in picture:
                 if i < picture[name].shape[0]:
                     cells.append(tensor_to_pil(picture[name][i]))
                     labels.append(name.split(" (")[0])
-            cells.append(tensor_to_pil(d["targets"][i]))
+            cells.append(tensor_to_pil(d.targets[i]))
             labels.append("true target")
         Path(args.picture).parent.mkdir(parents=True, exist_ok=True)
         captioned_grid(cells, labels, ncols=len(picture) + 2, cell=96, text_h=48).save(args.picture)

@@ -9,13 +9,9 @@ from __future__ import annotations
 
 import argparse
 
-import torch
-
-from wordsight.data.synthetic import SyntheticWorld, WorldConfig
-from wordsight.metrics.manipulation import edit_accuracy, preservation
 from wordsight.models.oracle import load_oracle
 from wordsight.pipelines.manipulation import Manipulation
-from wordsight.training.manipulation_data import SyntheticManipulationData
+from wordsight.pipelines.manipulation_evaluation import edit_all, score_edits, synthetic_edits
 from wordsight.utils.images import captioned_grid, tensor_to_pil
 
 
@@ -27,27 +23,21 @@ def main() -> None:
     p.add_argument("--out", default=None)
     args = p.parse_args()
     pipe = Manipulation.from_pretrained(args.pipeline, device="cpu")
-    world = SyntheticWorld(WorldConfig(seed=args.seed, image_size=pipe.image_size, split="test", min_objects=1, max_objects=1))
-    data = SyntheticManipulationData(world, args.n)
-    items = [data[i] for i in range(args.n)]
-    sources = torch.stack([it["images"] for it in items])
-    targets = torch.stack([it["target_images"] for it in items])
-    masks = torch.stack([it["change_mask"] for it in items])
-    caps, ops = [it["target_captions"] for it in items], [it["operation"] for it in items]
-    with torch.no_grad():
-        edited = torch.cat([pipe.editor.edit(sources[i:i + 64], caps[i:i + 64]).float().clamp(-1, 1) for i in range(0, args.n, 64)])
+    edits = synthetic_edits(pipe.image_size, args.n, args.seed)
+    edited = edit_all(pipe, edits)
     oracle = load_oracle()
+    nan = float("nan")
     print(f"| images | accuracy | colour | shape | size | L2 outside the change | pixels changed outside |  ({args.n} one-object test edits)")
     print("|---|---|---|---|---|---|---|")
-    for name, images in (("editor", edited), ("copy of the source", sources), ("true target", targets)):
-        acc, keep = edit_accuracy(oracle, images, caps, ops), preservation(images, sources, masks)
-        print(f"| {name} | {acc['accuracy']:.3f} | {acc.get('accuracy/colour', float('nan')):.3f} | {acc.get('accuracy/shape', float('nan')):.3f} "
-              f"| {acc.get('accuracy/size', float('nan')):.3f} | {keep['l2_outside']:.4f} | {keep['changed_outside']:.3f} |")
+    for name, images in (("editor", edited), ("copy of the source", edits.sources), ("true target", edits.targets)):
+        r = score_edits(oracle, images, edits)
+        print(f"| {name} | {r['accuracy']:.3f} | {r.get('accuracy/colour', nan):.3f} | {r.get('accuracy/shape', nan):.3f} "
+              f"| {r.get('accuracy/size', nan):.3f} | {r['l2_outside']:.4f} | {r['changed_outside']:.3f} |")
     if args.out:
         cells, labels = [], []
         for i in range(8):
-            cells += [tensor_to_pil(sources[i]), tensor_to_pil(edited[i]), tensor_to_pil(targets[i])]
-            labels += ["source", f"edited: {caps[i]}", "true target"]
+            cells += [tensor_to_pil(edits.sources[i]), tensor_to_pil(edited[i]), tensor_to_pil(edits.targets[i])]
+            labels += ["source", f"edited: {edits.target_captions[i]}", "true target"]
         captioned_grid(cells, labels, ncols=6, cell=96, text_h=36).save(args.out)
         print(f"wrote {args.out}")
 

@@ -16,7 +16,7 @@ import torch
 from wordsight.data.synthetic import SyntheticWorld, WorldConfig
 from wordsight.metrics.retrieval import recall_at_k
 from wordsight.pipelines.retrieval import Retrieval
-from wordsight.training.manipulation_data import SyntheticManipulationData
+from wordsight.data.manipulation_pairs import SyntheticManipulationData
 
 
 @torch.no_grad()

@@ -7,7 +7,7 @@ import torch
 from wordsight.data.synthetic import SyntheticWorld, WorldConfig
 from wordsight.metrics.manipulation import edit_accuracy, preservation
 from wordsight.models.oracle import load_oracle
-from wordsight.training.manipulation_data import SyntheticManipulationData
+from wordsight.data.manipulation_pairs import SyntheticManipulationData
 from wordsight.utils.checks import InputError
 
 

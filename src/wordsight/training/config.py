@@ -63,7 +63,7 @@ class SyntheticDataConfig:
     fixations_per_observer: tuple[int, int] = (3, 6)
     gaze_sigma: float = 0.035
     # items are manipulation triplets (source image, instruction, target image, change mask; seed 004's
-    # CSS-style edits, wordsight.training.manipulation_data) instead of captioned scenes: TIRG's data
+    # CSS-style edits, wordsight.data.manipulation_pairs) instead of captioned scenes: TIRG's data
     manipulation: bool = False
 
     def __post_init__(self) -> None:

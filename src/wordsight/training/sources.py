@@ -148,7 +148,7 @@ def build_data(spec: str, cfg: Any, progress: bool = True):
 def _manipulation_data(cfg: Any, data_cfg: Any, parsed: DataSpec, size: int, hard: Any):
     """The synthetic world's manipulation triplets (no sentence vectors: these systems encode the texts)."""
     from ..data.synthetic import SyntheticWorld, WorldConfig
-    from .manipulation_data import SyntheticManipulationData
+    from ..data.manipulation_pairs import SyntheticManipulationData
 
     if hard:
         raise ConfigError("data.hard_negatives does not apply to data.synthetic.manipulation (the triplets are the edits)")

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from ..data.synthetic import SyntheticWorld
+from .synthetic import SyntheticWorld
 from ..utils.checks import InputError
 from ..utils.images import pil_to_tensor
 

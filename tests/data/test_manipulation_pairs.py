@@ -6,7 +6,7 @@ import torch
 from wordsight.config import ConfigError
 from wordsight.training import TrainConfig
 from wordsight.training.data import RandomCaptionData
-from wordsight.training.manipulation_data import OPERATIONS
+from wordsight.data.manipulation_pairs import OPERATIONS
 from wordsight.training.objective import data_vocabulary
 from wordsight.training.sources import build_data
 
