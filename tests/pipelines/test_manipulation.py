@@ -58,6 +58,8 @@ def test_warnings_for_unknown_words_and_photos_given_to_a_synthetic_world_editor
         pipe(torch.zeros(1, 3, 16, 16), "negate the zebra")
     with pytest.warns(OutOfDomainImageWarning, match="64x64"):
         pipe(Image.new("RGB", (64, 64)), "keep it")
+    with pytest.raises(InputError, match="no word of 'paint the zebra' is known"):
+        pipe(torch.zeros(1, 3, 16, 16), "paint the zebra")
     with pytest.raises(InputError, match="empty"):
         pipe(torch.zeros(1, 3, 16, 16), "  ")
     with pytest.raises(InputError, match="NaN"):
@@ -66,7 +68,7 @@ def test_warnings_for_unknown_words_and_photos_given_to_a_synthetic_world_editor
         Manipulation(nn.Linear(2, 2))
 
 
-def test_save_load_and_the_cli(tmp_path):
+def test_save_load_and_the_cli(tmp_path, capsys):
     pipe = Manipulation(NegatingEditor(), INFO, device="cpu")
     pipe.save_pretrained(tmp_path / "pipe")
     loaded = Manipulation.from_pretrained(tmp_path / "pipe")
@@ -80,5 +82,13 @@ def test_save_load_and_the_cli(tmp_path):
     (tmp_path / "bad.png").write_bytes(b"not an image")
     assert main(["manipulate", str(tmp_path / "bad.png"), "--text", "keep it", "--model", str(tmp_path / "pipe")]) != 0
     assert main(["manipulate", str(tmp_path / "a.png"), "--text", "keep it", "--model", str(tmp_path / "none")]) != 0
+    Image.new("RGB", (64, 64), (10, 200, 10)).save(tmp_path / "whole.png")
+    (tmp_path / "cut.png").write_bytes((tmp_path / "whole.png").read_bytes()[:60])  # a truncated file
+    capsys.readouterr()
+    for args in ([str(tmp_path / "cut.png"), "keep it"], [str(tmp_path / "a.png"), " ".join(["keep"] * 65)], [str(tmp_path / "a.png"), "  "],
+                 [str(tmp_path / "a.png"), "paint the zebra"]):
+        assert main(["manipulate", str(tmp_path / "pipe"), *args]) != 0
+        err = capsys.readouterr().err
+        assert "error" in err.lower() and "Traceback" not in err, err
     with pytest.raises(InputError, match="manipulation.json"):
         Manipulation.from_pretrained(tmp_path)

@@ -16,6 +16,15 @@ import typer
 from ..utils.checks import InputError
 
 
+def _exists_as(arg: str, kind: str) -> bool:
+    """Whether ``arg`` names an existing file (``kind="file"``) or folder; a sentence too long to be a path
+    is neither (the OS refuses it)."""
+    try:
+        return Path(arg).is_file() if kind == "file" else Path(arg).is_dir()
+    except (OSError, ValueError):
+        return False
+
+
 def split_arguments(args: list[str], text: Optional[str], model: Optional[Path], need_text: bool = True,
                     need_model: bool = False) -> tuple[Optional[Path], list[Path], Optional[str]]:
     """``[MODEL] IMAGE... [TEXT]`` -> (model, images, text). MODEL is the first argument when it is a folder
@@ -24,17 +33,17 @@ def split_arguments(args: list[str], text: Optional[str], model: Optional[Path],
     if text is None and need_text:
         if len(rest) < 2:
             raise InputError('give the image(s), then the text to edit by as the last argument (or --text "...")')
-        if Path(rest[-1]).is_file():
+        if _exists_as(rest[-1], "file"):
             raise InputError(f'the last argument {rest[-1]!r} is a file: give the text after the images (or --text "...")')
         text = rest.pop()
-    if model is None and rest and Path(rest[0]).is_dir():
+    if model is None and rest and _exists_as(rest[0], "dir"):
         model = Path(rest.pop(0))
     if model is None and need_model:
         raise InputError("give the model folder as the first argument (or --model DIR)")
     if not rest:
         raise InputError("give at least one image to edit")
     for r in rest:
-        if Path(r).is_dir():
+        if _exists_as(r, "dir"):
             raise InputError(f"{r} is a folder, not an image (only the first argument may be a model folder)")
     return model, [Path(r) for r in rest], text
 

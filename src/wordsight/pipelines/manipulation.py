@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..hub import from_pretrained, save_pretrained
+from ..text.tokenizer import tokenize
 from ..utils.checks import InputError, check_captions
 from ..utils.images import pil_to_tensor, tensor_to_pil
 from ..utils.io import atomic_write_json
@@ -115,7 +116,17 @@ class Manipulation:
         return x, note
 
     def check_vocabulary(self, texts: Sequence[str]) -> list[str]:
-        return warn_unknown_words(texts, self.info.get("vocabulary") or [], self.info, "word(s) unknown to this editor")
+        """Warn naming the words outside the editor's vocabulary; a text with no known word at all is an
+        InputError (the editor would see only padding and edit by nothing)."""
+        vocabulary = self.info.get("vocabulary") or []
+        if vocabulary:
+            for text in texts:
+                words = tokenize(text)
+                if words and not set(words) & set(vocabulary):
+                    trained_on = (self.info.get("trained_on") or {}).get("description") or "its training texts"
+                    raise InputError(f"no word of {text!r} is known to this editor (trained on {trained_on}; "
+                                     f"{len(vocabulary)} words, e.g. {', '.join(sorted(vocabulary)[:8])})")
+        return warn_unknown_words(texts, vocabulary, self.info, "word(s) unknown to this editor")
 
     @torch.no_grad()
     def __call__(self, images: Any, texts: str | Sequence[str], batch_size: int = 32) -> ManipulationOutput:
