@@ -6,8 +6,9 @@ target caption; the scene oracle and the change masks score both sides of the ta
 * accuracy: the oracle reads the requested attribute on the edited image (wordsight.metrics.manipulation);
 * preservation: the L2 error outside the change mask ([0, 1] pixels) and the fraction of pixels changed
   there by more than 8/255;
-* realism: oracle FID of the edited images against ``--reference-n`` real one-object test renders (the
-  oracle's penultimate features; with a few hundred images FID is biased upwards, equally for every row);
+* realism: oracle FID of the edited images against the true targets of ``--reference-n`` other test edits
+  (the oracle's penultimate features; FID is biased upwards with few images: the 64-edit inversion row
+  more than the 256-edit rows);
 
 next to two references (copying the source: perfect preservation, no edit; the world's true target: a
 perfect edit). The methods: TAGAN and SISGAN (manipulation pipelines), GAN-INT-CLS with its style encoder
@@ -136,7 +137,7 @@ def main() -> None:
     for name, images in (("copy of the source (reference)", "sources"), ("true target (reference)", "targets")):
         rows.append((name, "", getattr(data[64], images), data[64], None))
     print(f"| method | training | edits | accuracy | colour | shape | size | L2 outside the change | pixels changed outside | oracle FID | s / edit |"
-          f"  (one-object test edits, world seed {args.seed}; FID reference: {args.reference_n} real renders)")
+          f"  (one-object test edits, world seed {args.seed}; FID reference: the true targets of {args.reference_n} other edits)")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     nan = float("nan")
     for name, budget, edited, edits, seconds in rows:
@@ -168,7 +169,7 @@ def main() -> None:
         cells, labels = [], []
         for i in range(min(6, args.n)):
             cells.append(tensor_to_pil(d.sources[i]))
-            labels.append(f"source -> {d.target_captions[i]}")
+            labels.append(f"source: {d.instructions[i]}")
             for name in picture:
                 if i < picture[name].shape[0]:
                     cells.append(tensor_to_pil(picture[name][i]))

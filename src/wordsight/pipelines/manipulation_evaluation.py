@@ -17,7 +17,6 @@ from ..data.synthetic import SyntheticWorld, WorldConfig
 from ..metrics.generation.fidelity import frechet_distance
 from ..metrics.manipulation import edit_accuracy, preservation
 from ..data.manipulation_pairs import SyntheticManipulationData
-from ..utils.images import pil_to_tensor
 
 __all__ = ["EVALUATION_SEED", "SyntheticEdits", "edit_all", "oracle_reference", "score_edits", "synthetic_edits"]
 
@@ -28,7 +27,8 @@ REFERENCE_OFFSET = 100_000  # the FID reference scenes' indices start here, far 
 @dataclass
 class SyntheticEdits:
     """n edits: sources, targets [n, 3, S, S] in [-1, 1], masks [n, 1, S, S] (1 = may change), the source and
-    target captions and the operations (colour | shape | size | add; one-object scenes cannot lose one)."""
+    target captions, the operations (colour | shape | size | add; one-object scenes cannot lose one) and the
+    instructions ("make the red circle blue")."""
 
     sources: torch.Tensor
     targets: torch.Tensor
@@ -36,23 +36,26 @@ class SyntheticEdits:
     captions: list[str]
     target_captions: list[str]
     operations: list[str]
+    instructions: list[str]
 
     def __len__(self) -> int:
         return self.sources.shape[0]
 
     def head(self, k: int) -> "SyntheticEdits":
         return SyntheticEdits(self.sources[:k], self.targets[:k], self.masks[:k], self.captions[:k], self.target_captions[:k],
-                              self.operations[:k])
+                              self.operations[:k], self.instructions[:k])
 
 
-def synthetic_edits(size: int, n: int, seed: int = EVALUATION_SEED, split: str = "test") -> SyntheticEdits:
-    """The first n one-object edits of ``split`` rendered at ``size`` (the same scenes at every size)."""
+def synthetic_edits(size: int, n: int, seed: int = EVALUATION_SEED, split: str = "test", start: int = 0) -> SyntheticEdits:
+    """The one-object edits ``start .. start + n - 1`` of ``split`` rendered at ``size`` (the same scenes at
+    every size)."""
     world = SyntheticWorld(WorldConfig(seed=seed, image_size=size, split=split, min_objects=1, max_objects=1))
-    data = SyntheticManipulationData(world, n)
-    items = [data[i] for i in range(n)]
+    data = SyntheticManipulationData(world, start + n)  # items render on access: only these n are drawn
+    items = [data[i] for i in range(start, start + n)]
     return SyntheticEdits(torch.stack([it["images"] for it in items]), torch.stack([it["target_images"] for it in items]),
                           torch.stack([it["change_mask"] for it in items]), [it["captions"] for it in items],
-                          [it["target_captions"] for it in items], [it["operation"] for it in items])
+                          [it["target_captions"] for it in items], [it["operation"] for it in items],
+                          [it["instructions"] for it in items])
 
 
 @torch.no_grad()
@@ -70,10 +73,9 @@ def _oracle_stats(oracle: Any, images: torch.Tensor, batch_size: int = 128) -> t
 
 
 def oracle_reference(oracle: Any, n: int = 2048, seed: int = EVALUATION_SEED) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and covariance of the oracle features of n real one-object test renders (the FID reference)."""
-    world = SyntheticWorld(WorldConfig(seed=seed, image_size=oracle.input_size, split="test", min_objects=1, max_objects=1))
-    images = torch.stack([pil_to_tensor(world.captioned_image(REFERENCE_OFFSET + i).image) for i in range(n)])
-    return _oracle_stats(oracle, images)
+    """Mean and covariance of the oracle features of the true targets of n other test edits (what edited
+    images should look like, adds included), rendered at the oracle's input size: the FID reference."""
+    return _oracle_stats(oracle, synthetic_edits(oracle.input_size, n, seed, start=REFERENCE_OFFSET).targets)
 
 
 def score_edits(oracle: Any, edited: torch.Tensor, edits: SyntheticEdits,
