@@ -13,7 +13,7 @@ from ..utils.io import atomic_dir
 
 app = typer.Typer(help="Inspect data sets and write synthetic ones.", no_args_is_help=True)
 
-SYNTH_LAYOUTS = ("cub", "folder", "saliency", "manifest")
+SYNTH_LAYOUTS = ("cub", "folder", "saliency", "manifest", "css")
 
 
 @app.command("inspect")
@@ -70,6 +70,22 @@ def _write_synthetic(out: Path, layout: str, n: int, size: int, seed: int) -> No
         w = world("train")
         recs = [w.saliency_record(i, c) for i in range(n) for c in SALIENCY_CATEGORIES]
         export.write_saliency_manifest(out, recs, progress=True)
+    elif layout == "css":
+        n_eval = max(1, n // 5)
+        export.write_css_layout(out, seed, size, {"train": n, "test": n_eval, "heldout": n_eval},
+                                min_objects=1, max_objects=3, progress=True)
+
+
+def _retrieve_example(folder: Path) -> str:
+    """A `wordsight retrieve` line for the first test query of a CSS-like set written to ``folder``."""
+    query = {"source": "images/test_00000_source.png", "text": "make the red circle blue"}
+    try:
+        with open(folder / "test.jsonl", encoding="utf-8") as fh:
+            query = json.loads(fh.readline())
+    except (OSError, json.JSONDecodeError):
+        pass
+    return (f"  wordsight retrieve TIRG_PIPELINE {folder / query['source']} {json.dumps(query['text'])} "
+            f"--gallery {folder / 'images'} -k 5   (TIRG_PIPELINE: <run>/pipeline of `wordsight train tirg`)")
 
 
 @app.command("synth")
@@ -78,13 +94,14 @@ def synth(
     n: int = typer.Option(64, "--n", min=1, help="Scenes to render."),
     size: int = typer.Option(64, "--size", min=16, max=256, help="Image side in pixels."),
     seed: int = typer.Option(0, "--seed", help="World seed."),
-    layout: str = typer.Option("all", "--layout", help="cub | folder | saliency | manifest | all"),
+    layout: str = typer.Option("all", "--layout", help="cub | folder | saliency | manifest | css | all"),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output folder."),
 ) -> None:
     """Render N scenes of the synthetic world and write them in the chosen layout(s).
 
     The CUB layout holds the train split as train/ and the held-out split (N/5 scenes) as test/; the
-    manifest holds every scene under each of the five text conditions.
+    manifest holds every scene under each of the five text conditions; css (a CSS-like retrieval set for
+    TIRG) holds N train edits and N/5 test and held-out edits (source, text, target, change mask).
     """
     layouts = SYNTH_LAYOUTS if layout == "all" else (layout,)
     if any(name not in SYNTH_LAYOUTS for name in layouts):
@@ -96,7 +113,12 @@ def synth(
     with atomic_dir(out) as tmp:  # a crash leaves no half-written data set behind
         for name in layouts:
             _write_synthetic(tmp / name if layout == "all" else tmp, name, n, size, seed)
-    typer.echo(f"wrote {n} scenes to {out} ({', '.join(layouts)})")
+    if layout == "css":
+        typer.echo(f"wrote {n} train, {max(1, n // 5)} test and {max(1, n // 5)} held-out queries to {out} (css)")
+    else:
+        typer.echo(f"wrote {n} scenes to {out} ({', '.join(layouts)})")
     for name in layouts:
         typer.echo(f"  wordsight data inspect {out / name if layout == 'all' else out}")
+    if "css" in layouts:
+        typer.echo(_retrieve_example(out / "css" if layout == "all" else out))
 

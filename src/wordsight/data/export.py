@@ -1,5 +1,5 @@
 """Writers: records -> the on-disk layouts the loaders read (CUB/AttnGAN, caption folder, saliency
-folder, saliency manifest). Used by ``wordsight data synth`` and by the tests, and handy for turning
+folder, saliency manifest, the CSS-like retrieval set). Used by ``wordsight data synth`` and by the tests, and handy for turning
 your own data into the AttnGAN layout (how to build those files is the most asked AttnGAN question).
 
 Every writer writes into ``out`` (created if needed) and returns it; they refuse duplicate keys.
@@ -8,6 +8,7 @@ Every writer writes into ``out`` (created if needed) and returns it; they refuse
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from collections import Counter
@@ -19,7 +20,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..utils.checks import InputError
-from ..utils.io import atomic_write_bytes, atomic_write_text
+from ..utils.io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from .css import CSS_FORMAT, CSS_INFO, CSS_SPLITS, CSS_VERSION
 from .manifest import MANIFEST_NAME, manifest_line
 from .records import CaptionedImage, SaliencyRecord
 from .safe_pickle import dump_pickle
@@ -209,4 +211,56 @@ def write_saliency_manifest(out: str | os.PathLike, records: Sequence[SaliencyRe
         item, points_path = _write_saliency_parts(out, rec, rec.key, stored[digest])
         lines.append(manifest_line(item, out, points_path))
     atomic_write_text(out / MANIFEST_NAME, "\n".join(lines) + ("\n" if lines else ""))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# CSS-like retrieval set (TIRG)
+
+CSS_DESCRIPTION = ("CSS-like composed retrieval (TIRG): a query is a source image and a modification text, its answer "
+                   "the target image; the gallery of a split is every source and target of that split. Rendered by "
+                   "wordsight's synthetic world; heldout = colour/shape combinations unseen in train.")
+
+
+def write_css_layout(out: str | os.PathLike, world_seed: int, image_size: int, counts: Mapping[str, int],
+                     min_objects: int = 1, max_objects: int = 3, progress: bool = False) -> Path:
+    """The synthetic world's edits as a CSS-like retrieval set (format: ``wordsight.data.css``).
+
+    ``counts`` = {split: n} for splits among train, test, heldout: query ``i`` of a split is
+    ``SyntheticManipulationData(world, n).pair(i)`` of that split's world (the triplets training and
+    ``benchmarks/tirg_recall.py`` see). ``css.json`` is written last, so a folder without it is incomplete.
+    """
+    from .manipulation_pairs import SyntheticManipulationData
+    from .synthetic import SyntheticWorld, WorldConfig
+
+    out = Path(out)
+    bad = [s for s in counts if s not in CSS_SPLITS]
+    if bad or not counts:
+        raise InputError(f"write_css_layout: counts needs splits among {', '.join(CSS_SPLITS)}, got {list(counts)}")
+    for split, n in counts.items():
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise InputError(f"write_css_layout: the {split} count must be an integer >= 0, got {n!r}")
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    (out / "masks").mkdir(parents=True, exist_ok=True)
+    for split, n in counts.items():
+        world = SyntheticWorld(WorldConfig(seed=world_seed, image_size=image_size, split=split,
+                                           min_objects=min_objects, max_objects=max_objects))
+        data = SyntheticManipulationData(world, max(n, 1))
+        lines = []
+        for i in _progress(range(n), f"css {split}", progress):
+            pair = data.pair(i)
+            stem = f"{split}_{i:05d}"
+            source, target, mask = f"images/{stem}_source.png", f"images/{stem}_target.png", f"masks/{stem}_change.png"
+            pair.source.convert("RGB").save(out / source)
+            pair.target.convert("RGB").save(out / target)
+            Image.fromarray(pair.change_mask.astype(np.uint8) * 255, "L").save(out / mask)
+            lines.append(json.dumps({"source": source, "target": target, "text": pair.instruction,
+                                     "source_caption": pair.source_caption, "target_caption": pair.target_caption,
+                                     "operation": pair.operation, "mask": mask, "index": i}, ensure_ascii=False))
+        atomic_write_text(out / f"{split}.jsonl", "\n".join(lines) + ("\n" if lines else ""))
+    atomic_write_json(out / CSS_INFO, {
+        "format": CSS_FORMAT, "version": CSS_VERSION, "world_seed": int(world_seed), "image_size": int(image_size),
+        "min_objects": int(min_objects), "max_objects": int(max_objects), "splits": {s: int(n) for s, n in counts.items()},
+        "description": CSS_DESCRIPTION,
+    })
     return out

@@ -15,6 +15,7 @@ from ..utils.checks import InputError
 from ..utils.registry import Registry
 from .attngan import CUBDataset, OxfordFlowersDataset
 from .coco import COCOCaptionsDataset, find_coco_annotation
+from .css import CSS_SPLITS, CSSDataset, is_css
 from .folder import CaptionFolderDataset
 from .manifest import MANIFEST_NAME, ManifestDataset
 from .saliency import SaliencyFolderDataset
@@ -86,7 +87,10 @@ def _open_all(cls):
     return _open
 
 
-# Order matters: detect_layout returns the first match, most specific first.
+# Order matters: detect_layout returns the first match, most specific first. css.json names its own format, so
+# the CSS-like set goes first (its images/ folder must not make another layout claim it).
+register_layout(Layout("css", "CSS-like retrieval set (queries = source image + text, gallery = targets)", is_css,
+                       _open_split(CSSDataset, "train"), CSS_SPLITS))
 register_layout(Layout("cub", "CUB-200-2011, AttnGAN/DF-GAN layout", _is_cub, _open_split(CUBDataset, "train"), ("train", "test")))
 register_layout(Layout("oxford", "Oxford-102 flowers, AttnGAN/DF-GAN layout", _is_oxford, _open_split(OxfordFlowersDataset, "train"), ("train", "test")))
 register_layout(Layout("coco", "COCO captions (annotations/captions_*.json)",
