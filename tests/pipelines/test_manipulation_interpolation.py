@@ -91,3 +91,17 @@ def test_cli_positional_form_interpolation_and_the_shipped_default(tmp_path, mon
     monkeypatch.setattr(manipulation, "SHIPPED_DIR", tmp_path / "missing")
     assert main(["manipulate", str(tmp_path / "a.png"), "a blue square", "--out", str(out)]) != 0
     assert "shipped editor is missing" in capsys.readouterr().err
+
+
+def test_the_shipped_editor_loads_says_what_it_knows_and_edits():
+    from wordsight.data.synthetic import SyntheticWorld, WorldConfig
+    from wordsight.pipelines.text_to_image import UnknownWordsWarning
+
+    pipe = Manipulation.from_pretrained(device="cpu")
+    assert pipe.info["system"] == "sisgan" and pipe.info["trained_on"]["data"] == "synthetic" and pipe.image_size == 64
+    assert (manipulation.SHIPPED_DIR / "eval.json").is_file()
+    scene = SyntheticWorld(WorldConfig(seed=1234, image_size=64, split="test", min_objects=1, max_objects=1)).captioned_image(3).image
+    out = pipe(scene, "a big circle colored orange")
+    assert out.images.shape == (1, 3, 64, 64) and torch.isfinite(out.images).all()
+    with pytest.warns(UnknownWordsWarning, match="zebra"):
+        pipe(scene, "a big orange zebra")
