@@ -151,3 +151,42 @@ def test_evaluation_ranks_the_truth_above_baselines_and_splits_categories():
     assert "| oracle | salient |" in table and "NSS" in table
     with pytest.raises(InputError, match="predicted map"):
         evaluate_predictors({"bad": lambda r: np.zeros((3, 3))}, test[:2], metrics=("nss",))
+
+
+def _point_record(key, size, points, path=None):
+    h, w = size
+    fix = Fixations(x=np.array([p[1] for p in points], float), y=np.array([p[0] for p in points], float),
+                    observer=np.zeros(len(points), int))
+    return SaliencyRecord(key=key, image=Image.new("RGB", (w, h)), fixations=fix, path=path)
+
+
+def test_shuffled_auc_negatives_come_from_the_pool_never_from_the_image_itself():
+    from wordsight.pipelines.saliency_evaluation import _fixated_points, _other_fixations
+
+    target = _point_record("a", (10, 20), [(1, 1)], path="img/a.jpg")
+    same_photo = _point_record("a-text", (10, 20), [(9, 19)], path="img/a.jpg")  # the same photo, another text
+    other = _point_record("b", (20, 40), [(10, 30), (0, 0)], path="img/b.jpg")  # twice the size
+    pool = [target, same_photo, other]
+    points = [_fixated_points(r.binary_map()) for r in pool]
+    binary = target.binary_map()
+    [union] = _other_fixations([target], [binary], pool, points, 10, np.random.default_rng(0))
+    # only b's fixations, moved to a's size: (10, 30) -> (5, 15), (0, 0) -> (0, 0)
+    expected = np.zeros((10, 20), bool)
+    expected[5, 15] = expected[0, 0] = True
+    assert np.array_equal(union, expected)
+    [none] = _other_fixations([target], [binary], [target, same_photo], points[:2], 10, np.random.default_rng(0))
+    assert none is None
+
+
+def test_evaluation_draws_shuffled_negatives_from_the_whole_pool():
+    rng = np.random.default_rng(0)
+    test = [_point_record(f"t{i}", (24, 24), [tuple(rng.integers(0, 24, 2)) for _ in range(6)]) for i in range(3)]
+    # the pool's other images are fixated only at the centre: shuffled AUC of a centre map drops to ~0.5
+    pool = test + [_point_record(f"p{i}", (24, 24), [(12, 12), (11, 12), (12, 11)]) for i in range(20)]
+    centre = np.zeros((24, 24))
+    centre[8:16, 8:16] = 1.0
+    predictors = {"centre": lambda r: centre}
+    within = evaluate_predictors(predictors, test, metrics=("shuffled_auc",), num_other=2)
+    whole = evaluate_predictors(predictors, test, metrics=("shuffled_auc",), num_other=2, other_pool=pool)
+    assert within.summary["centre"]["total"]["shuffled_auc"] != whole.summary["centre"]["total"]["shuffled_auc"]
+    assert whole.summary["centre"]["total"]["shuffled_auc"] < 0.55

@@ -102,3 +102,75 @@ def test_config_and_data_errors(tmp_path):
         train_saliency(_text_cfg(), records_to_tensors(_records(2), (32, 32)), tmp_path)
     with pytest.raises(InputError, match="unknown saliency data"):
         open_saliency_records("mit:/x")
+
+
+# ------------------------------------------------------------------ augmentation and the learned prior
+
+
+def _salgan_cfg(**kw):
+    base = dict(system="salgan", input_size=(32, 32), model={"width": 1 / 16, "center_prior": 4},
+                discriminator={"width": 1 / 8}, objective={"warmup_epochs": 1}, random_init=True, optimizer="adam",
+                lr=1e-3, batch_size=4, steps=8, log_every=2, checkpoint_every=8, progress=False,
+                augment={"hflip": 0.5, "zoom": 0.3, "color": 0.2})
+    return SaliencyTrainConfig(**{**base, **kw})
+
+
+def test_resume_is_exact_with_augmentation_and_a_learned_prior(tmp_path):
+    data = records_to_tensors(_records(4), (32, 32))
+    full = train_saliency(_salgan_cfg(), data, tmp_path / "a")
+    half = train_saliency(_salgan_cfg(steps=4, checkpoint_every=4), data, tmp_path / "b")
+    resumed = train_saliency(_salgan_cfg(), data, tmp_path / "b", resume=str(half.run_dir))
+    for (k, a), b in zip(full.generator.state_dict().items(), resumed.generator.state_dict().values()):
+        torch.testing.assert_close(a, b, msg=k)
+    assert float(full.generator.prior.weight.detach().abs().sum()) > 0  # the prior learned something
+    plain = train_saliency(_salgan_cfg(augment={}), data, tmp_path / "c")
+    assert not torch.equal(plain.generator.decoder.output.weight, full.generator.decoder.output.weight)
+
+
+def test_augment_moves_image_and_map_together():
+    from wordsight.training.saliency_data import augment_saliency_batch
+
+    images = -torch.ones(2, 3, 16, 16)
+    maps = torch.zeros(2, 1, 16, 16)
+    images[:, :, 4:7, 2:5] = 1.0  # a bright patch that is also the only fixated region
+    maps[:, :, 4:7, 2:5] = 1.0
+    batch = {"images": images, "maps": maps}
+    flipped = augment_saliency_batch(batch, torch.Generator().manual_seed(0), hflip=1.0)
+    assert torch.equal(flipped["images"], images.flip(-1)) and torch.equal(flipped["maps"], maps.flip(-1))
+    for seed in range(5):
+        zoomed = augment_saliency_batch(batch, torch.Generator().manual_seed(seed), zoom=0.5)
+        bright = zoomed["images"].mean(1, keepdim=True) > 0
+        salient = zoomed["maps"] > 0.5
+        assert torch.allclose(zoomed["maps"].amax(dim=(1, 2, 3)), torch.ones(2))  # still max 1
+        assert (bright & salient).sum() >= 0.8 * salient.sum()  # the map stayed on the patch
+    jittered = augment_saliency_batch(batch, torch.Generator().manual_seed(0), color=0.5)
+    assert torch.equal(jittered["maps"], maps) and not torch.equal(jittered["images"], images)
+    assert jittered["images"].min() >= -1 and jittered["images"].max() <= 1
+
+
+def test_bad_augment_options_are_config_errors():
+    with pytest.raises(ConfigError, match="unknown augment"):
+        check_config(_salgan_cfg(augment={"rotate": 0.1}))
+    with pytest.raises(ConfigError, match="in \\[0, 1\\]"):
+        check_config(_salgan_cfg(augment={"hflip": 2}))
+
+
+def test_learned_prior_starts_neutral_and_is_saved():
+    from wordsight.hub import from_pretrained, save_pretrained
+    from wordsight.models.salgan import SalGANGenerator
+
+    torch.manual_seed(0)
+    with_prior = SalGANGenerator(width=1 / 16, frozen_blocks=0, center_prior=3)
+    without = SalGANGenerator(width=1 / 16, frozen_blocks=0)
+    without.load_state_dict({k: v for k, v in with_prior.state_dict().items() if not k.startswith("prior.")})
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    torch.testing.assert_close(with_prior(x), without(x))  # zero weights: no change until trained
+    with torch.no_grad():
+        with_prior.prior.weight.fill_(2.0)
+    shifted = with_prior(x)
+    assert shifted[0, 0, 16, 16] > without(x)[0, 0, 16, 16]  # a positive prior raises the centre
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        save_pretrained(with_prior, d)
+        torch.testing.assert_close(from_pretrained(d)(x), shifted)

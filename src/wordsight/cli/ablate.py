@@ -26,8 +26,14 @@ def ablate_text_salgan(
     config: str = typer.Option("text_salgan_synthetic", help="Base config (shipped name or YAML path)."),
     out: Path = typer.Option(Path("runs/ablate-text-salgan"), help="Run folders, metrics.json and metrics.md go here."),
     text_cache: str = typer.Option(None, help="MiniLM embedding cache folder."),
+    fresh: bool = typer.Option(False, "--fresh", help="Start every variant anew instead of resuming its run in --out."),
 ) -> None:
-    """Train G1D1, G1D2, G2D1, G2D2 and a no-text control on the synthetic text-guided world; print Table II."""
+    """Train G1D1, G1D2, G2D1, G2D2 and a no-text control on the synthetic text-guided world; print Table II.
+
+    Resumable: a variant whose run folder (``<out>/NNNNN-text-salgan-<variant>``) exists is resumed from its
+    last checkpoint (a finished one is only re-evaluated), so an interrupted ablation continues where it
+    stopped when the same command is run again.
+    """
     import dataclasses
 
     from ..pipelines.saliency import Saliency
@@ -54,7 +60,8 @@ def ablate_text_salgan(
         data = train_data
         if not with_text:  # the control never sees a sentence: every text is the zero "no text" vector
             data = dataclasses.replace(train_data, text=train_data.text.new_zeros(train_data.text.shape))
-        result = train_saliency(cfg, data, out, None, val_data, f"text-salgan-{name}")
+        previous = None if fresh else _latest_run(out, f"text-salgan-{name}")
+        result = train_saliency(cfg, data, out, previous, val_data, f"text-salgan-{name}")
         typer.echo(f"{name}: trained {result.step} steps in {result.run_dir}")
         pipe = Saliency(result.generator, cfg.input_size, encoder, {"name": cfg.text_encoder, "options": {}})
         predictors[name] = pipeline_predictor(pipe) if with_text else _without_text(pipe)
@@ -64,7 +71,16 @@ def ablate_text_salgan(
     typer.echo(table)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "metrics.json", {"steps": steps, "scenes": scenes, "test_scenes": test_scenes, **result.to_json()})
-    atomic_write_text(out / "metrics.md", f"`wordsight ablate text-salgan --steps {steps} --scenes {scenes} --test-scenes {test_scenes}`\n\n{table}\n")
+    atomic_write_text(out / "metrics.md", f"`wordsight ablate text-salgan --steps {steps} --scenes {scenes} --test-scenes {test_scenes}"
+                     f"{''.join(' ' + o for o in overrides or [])}`\n\n{table}\n")
+
+
+def _latest_run(out: Path, desc: str):
+    """The newest ``<out>/NNNNN-<desc>`` run folder with a checkpoint, or None."""
+    from ..training.checkpoint import list_checkpoints
+
+    runs = sorted(p for p in out.glob(f"*-{desc}") if p.is_dir() and list_checkpoints(p))
+    return runs[-1] if runs else None
 
 
 def _without_text(pipe):

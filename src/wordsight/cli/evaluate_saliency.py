@@ -24,7 +24,9 @@ def evaluate_saliency(
     limit: int = typer.Option(None, min=1, help="Evaluate only the first N records."),
     test_fraction: float = typer.Option(0.2, help="Held-out fraction for data sets without a split (OSIE, folders)."),
     split_seed: int = typer.Option(0),
-    seed: int = typer.Option(0, help="Seed of the random negatives (AUC-Borji, shuffled AUC)."),
+    seed: int = typer.Option(0, help="Seed of the random parts (AUC-Judd jitter, AUC-Borji and shuffled-AUC negatives)."),
+    shuffle_from: str = typer.Option("all", help="Where shuffled AUC draws its 10 other images: 'all' (the whole "
+                                     "data set, as the MIT benchmark) or 'split' (only the evaluated split)."),
 ) -> None:
     """Score a saliency model with the MIT benchmark metrics (per text category for text-guided data)."""
     from ..pipelines.saliency import Saliency
@@ -40,7 +42,14 @@ def evaluate_saliency(
         dcfg.limit = None
         predictors.update(baseline_predictors(open_saliency_records(data, "train", dcfg)))
     names = [m.strip() for m in metrics.split(",") if m.strip()]
-    result = evaluate_predictors(predictors, records, names, seed=seed, progress=True)
+    if shuffle_from not in ("all", "split"):
+        raise typer.BadParameter(f"--shuffle-from must be 'all' or 'split', got {shuffle_from!r}")
+    pool = None
+    # the synthetic world's splits are separate worlds: its test scenes shuffle among themselves
+    if "shuffled_auc" in names and shuffle_from == "all" and split != "all" and data != "synthetic":
+        dcfg.limit = None
+        pool = open_saliency_records(data, "all", dcfg)
+    result = evaluate_predictors(predictors, records, names, seed=seed, progress=True, other_pool=pool)
     table = format_table(result)
     typer.echo(table)
     if out is not None:

@@ -110,20 +110,38 @@ def category_counts(categories: Sequence[Optional[str]]) -> dict[str, int]:
     return out
 
 
-def _other_fixations(binaries: list[np.ndarray], num_other: int, rng: np.random.Generator) -> list[Optional[np.ndarray]]:
-    """For shuffled AUC: per record, the union of the binary maps of ``num_other`` other records of the
-    same size (the MIT code's otherMap of 10 other images)."""
-    by_size: dict[tuple, list[int]] = {}
-    for i, b in enumerate(binaries):
-        by_size.setdefault(b.shape, []).append(i)
-    out: list[Optional[np.ndarray]] = [None] * len(binaries)
-    for idx in by_size.values():
-        for i in idx:
-            others = [j for j in idx if j != i]
-            if not others:
-                continue
-            pick = rng.choice(others, size=min(num_other, len(others)), replace=False)
-            out[i] = np.logical_or.reduce([binaries[j] for j in pick])
+def _image_identity(record: SaliencyRecord) -> str:
+    """What makes two records the same photo (SJTU-TIS shows one image with several texts)."""
+    return str(record.path) if record.path is not None else record.key
+
+
+def _fixated_points(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    ys, xs = np.nonzero(binary)
+    return ys, xs, binary.shape
+
+
+def _other_fixations(targets: Sequence[SaliencyRecord], binaries: list[np.ndarray], pool: Sequence[SaliencyRecord],
+                     pool_points: list, num_other: int, rng: np.random.Generator) -> list[Optional[np.ndarray]]:
+    """For shuffled AUC: per record, the union of the fixations of ``num_other`` other images of ``pool``
+    (the MIT code's otherMap of 10 other images of the data set), never the record's own image.
+    Fixations of an image of another size are moved to the record's size by scaling their coordinates."""
+    pool_ids = [_image_identity(r) for r in pool]
+    out: list[Optional[np.ndarray]] = []
+    for record, binary in zip(targets, binaries):
+        own = _image_identity(record)
+        others = [j for j, pid in enumerate(pool_ids) if pid != own]
+        if not others:
+            out.append(None)
+            continue
+        h, w = binary.shape
+        union = np.zeros((h, w), dtype=bool)
+        for j in rng.choice(others, size=min(num_other, len(others)), replace=False):
+            ys, xs, (ph, pw) = pool_points[j]
+            if (ph, pw) != (h, w):
+                ys = np.minimum((ys * h) // ph, h - 1)
+                xs = np.minimum((xs * w) // pw, w - 1)
+            union[ys, xs] = True
+        out.append(union)
     return out
 
 
@@ -134,8 +152,14 @@ def evaluate_predictors(
     num_other: int = 10,
     seed: int = 0,
     progress: bool = False,
+    other_pool: Optional[Sequence[SaliencyRecord]] = None,
 ) -> EvaluationResult:
-    """Score every predictor on every record (same random negatives for all predictors)."""
+    """Score every predictor on every record (same random negatives for all predictors).
+
+    Shuffled AUC's negatives of a record are the fixations of ``num_other`` other images drawn from
+    ``other_pool`` (the whole data set, as the MIT benchmark does; ``evaluate saliency`` passes every
+    split), or from ``records`` themselves when it is None.
+    """
     if not records:
         raise InputError("no records to evaluate")
     metrics = tuple(metrics)
@@ -143,7 +167,13 @@ def evaluate_predictors(
         check_record(r)
     binaries = [r.binary_map() for r in records]
     rng = np.random.default_rng(seed)
-    others = _other_fixations(binaries, num_other, rng) if "shuffled_auc" in metrics else [None] * len(records)
+    if "shuffled_auc" in metrics:
+        pool = list(other_pool) if other_pool is not None else list(records)
+        points = [_fixated_points(b) for b in binaries] if other_pool is None else \
+            [_fixated_points(r.binary_map()) for r in pool]
+        others = _other_fixations(records, binaries, pool, points, num_other, rng)
+    else:
+        others = [None] * len(records)
     scores = {name: {m: np.full(len(records), np.nan) for m in metrics} for name in predictors}
     iterator = range(len(records))
     if progress:

@@ -51,7 +51,7 @@ from ..utils.registry import Registry
 from .checkpoint import list_checkpoints, load_module_weights, load_state, prune_checkpoints, save_state
 from .data import mix_seed
 from .rundir import MetricsLogger, make_run_dir, resolve_resume, truncate_metrics
-from .saliency_data import SaliencyDataConfig, SaliencyTensors
+from .saliency_data import SaliencyDataConfig, SaliencyTensors, augment_saliency_batch, check_augment
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ class SaliencyTrainConfig:
     discriminator: dict = field(default_factory=dict)  # discriminator init args (not input_size/text_dim)
     objective: dict = field(default_factory=dict)  # alpha, warmup_epochs, content_pool, d_reduction, alternate
     input_size: tuple[int, int] = (64, 64)  # (height, width) images and maps are resized to
+    augment: dict = field(default_factory=dict)  # hflip / zoom / color (saliency_data.augment_saliency_batch); off by default
     text_encoder: str = "minilm"  # text-salgan only
     text_cache: Optional[str] = None  # MiniLM embedding cache folder
     vgg_weights: Optional[str] = None  # torchvision vgg16-397923af.pth; None = $WORDSIGHT_VGG16 / torch hub path
@@ -118,6 +119,7 @@ def check_config(cfg: SaliencyTrainConfig) -> None:
     for name in ("batch_size", "epochs", "log_every", "checkpoint_every", "keep_last"):
         if getattr(cfg, name) < 1:
             raise ConfigError(f"{name} must be >= 1, got {getattr(cfg, name)}")
+    check_augment(cfg.augment)
     system = SALIENCY_SYSTEMS.get(cfg.system)
     _checked_kwargs(system.generator, cfg.model, "model", ("text_dim", "fine_size", "coarse_size"))
     if system.discriminator is not None:
@@ -380,6 +382,10 @@ def _run(cfg, objective, nets, optims, data, val, run_dir, logger, step, total, 
             epoch, index = divmod(step, per_epoch)
             perm = torch.randperm(len(data), generator=torch.Generator().manual_seed(mix_seed(cfg.seed, "epoch", epoch)))
             batch = data.batch(perm[index * cfg.batch_size:(index + 1) * cfg.batch_size])
+            if cfg.augment:
+                # seeded by step, so a resumed run sees the same augmented batches as an unbroken one
+                rng = torch.Generator().manual_seed(mix_seed(cfg.seed, "augment", step))
+                batch = augment_saliency_batch(batch, rng, **cfg.augment)
             torch.manual_seed(mix_seed(cfg.seed, "step", step))
             objective.set_epoch(epoch)
             for update in objective.updates_for(index):

@@ -142,3 +142,66 @@ def records_to_tensors(
         maps.append(target_map(r, size))
     text = encode_texts([r.text for r in records]) if encode_texts is not None else None
     return SaliencyTensors(torch.stack(images), torch.stack(maps), text, [r.key for r in records], [r.category for r in records])
+
+
+# ---------------------------------------------------------------------------- augmentation
+AUGMENT_OPTIONS = ("hflip", "zoom", "color")
+
+
+def check_augment(options: dict) -> None:
+    """``augment`` config: hflip = flip probability, zoom = largest extra scale of a random crop (0.2 =
+    crops of 1/1.2 of each side), color = brightness/contrast/saturation jitter strength; all in [0, 1]."""
+    from ..config import ConfigError
+
+    unknown = sorted(set(options) - set(AUGMENT_OPTIONS))
+    if unknown:
+        raise ConfigError(f"unknown augment option(s) {unknown}; valid: {list(AUGMENT_OPTIONS)}")
+    for name, value in options.items():
+        if not isinstance(value, (int, float)) or not 0 <= float(value) <= 1:
+            raise ConfigError(f"augment.{name} must be a number in [0, 1], got {value!r}")
+
+
+def augment_saliency_batch(batch: dict[str, torch.Tensor], generator: torch.Generator, hflip: float = 0.0,
+                           zoom: float = 0.0, color: float = 0.0) -> dict[str, torch.Tensor]:
+    """Random flips, zoomed crops (image and map moved together) and colour jitter (image only).
+
+    Why these: fixations follow what is in a photo, not where the photographer put it, so a mirrored or
+    re-framed photo has the mirrored / re-framed map; they keep a small network trained on a few hundred
+    photos from memorising one data set's framing. Not for text-guided data whose texts name positions
+    ("on the left"): a flip would contradict the text.
+    """
+    images, maps = batch["images"], batch["maps"]
+    n = images.shape[0]
+    out = dict(batch)
+    if zoom > 0:
+        scale = 1.0 + zoom * torch.rand(n, generator=generator)
+        room = 1.0 - 1.0 / scale  # how far the crop centre may move (grid units, [-1, 1] image)
+        shift = room[:, None] * (2 * torch.rand(n, 2, generator=generator) - 1)
+        theta = torch.zeros(n, 2, 3)
+        theta[:, 0, 0] = theta[:, 1, 1] = 1.0 / scale
+        theta[:, :, 2] = shift
+        grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+        images = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        maps = F.grid_sample(maps, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        peak = maps.amax(dim=(1, 2, 3), keepdim=True)
+        # a crop that lost every fixation keeps the original (never train towards an all-zero map)
+        lost = ~(peak > 1e-6)
+        images = torch.where(lost, batch["images"], images)
+        maps = torch.where(lost, batch["maps"], maps / peak.clamp_min(1e-6))
+    if hflip > 0:
+        flip = (torch.rand(n, generator=generator) < hflip)[:, None, None, None]
+        images = torch.where(flip, images.flip(-1), images)
+        maps = torch.where(flip, maps.flip(-1), maps)
+    if color > 0:
+        x = (images + 1) / 2
+        bright = 1 + color * (2 * torch.rand(n, 1, 1, 1, generator=generator) - 1)
+        contrast = 1 + color * (2 * torch.rand(n, 1, 1, 1, generator=generator) - 1)
+        saturation = 1 + color * (2 * torch.rand(n, 1, 1, 1, generator=generator) - 1)
+        x = x * bright
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        x = (x - mean) * contrast + mean
+        gray = (0.299 * x[:, :1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])
+        x = (x - gray) * saturation + gray
+        images = x.clamp(0, 1) * 2 - 1
+    out["images"], out["maps"] = images.contiguous(), maps.contiguous()
+    return out

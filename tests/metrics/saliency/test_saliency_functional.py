@@ -20,6 +20,7 @@ from wordsight.metrics.saliency import (
     sim,
 )
 from wordsight.metrics.saliency.functional import _split_aucs
+from wordsight.metrics.saliency import compute_saliency_metrics
 from wordsight.utils import InputError
 
 SQUARE = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
@@ -81,7 +82,30 @@ def test_auc_judd_hand_example():
 def test_auc_judd_keeps_ties_like_matlab():
     # Two fixated pixels tied at 1: i = 1 -> (fp .5, tp .5), i = 2 -> (fp 0, tp 1): area .75.
     sal = torch.tensor([[0.0, 1.0, 1.0, 0.5]])
-    assert float(auc_judd(sal, fixation_map((1, 4), (0, 1), (0, 2)))) == pytest.approx(0.75, abs=1e-15)
+    assert float(auc_judd(sal, fixation_map((1, 4), (0, 1), (0, 2)), jitter=False)) == pytest.approx(0.75, abs=1e-15)
+
+
+def test_auc_judd_jitters_by_default_like_matlab():
+    # AUC_Judd.m defaults to jitter = 1: noise < 1e-7 cannot reorder values 0.5 apart, but it splits the
+    # tie of the two fixated 1s, which then both rank above every other pixel: i = 1 -> (0, .5),
+    # i = 2 -> (0, 1), area 1 (0.75 when the tie is kept, above).
+    sal = torch.tensor([[0.0, 1.0, 1.0, 0.5]])
+    assert float(auc_judd(sal, fixation_map((1, 4), (0, 1), (0, 2)))) == pytest.approx(1.0, abs=1e-15)
+
+
+def test_auc_judd_default_jitter_is_seeded_and_equals_the_matlab_loop_on_the_jittered_map():
+    from wordsight.metrics.saliency import DEFAULT_METRIC_SEED
+
+    gen = torch.Generator().manual_seed(4)
+    sal = torch.round(torch.rand(2, 9, 11, generator=gen, dtype=torch.float64) * 3) / 3  # many ties
+    fix = torch.rand(2, 9, 11, generator=gen) > 0.8
+    first, again = auc_judd(sal, fix), auc_judd(sal, fix)
+    assert torch.equal(first, again)  # no generator given: still reproducible
+    noise = torch.rand(sal.shape, generator=torch.Generator().manual_seed(DEFAULT_METRIC_SEED), dtype=torch.float64)
+    for b in range(2):
+        jittered = (sal[b] + noise[b] / 1e7).numpy()  # AUC_Judd.m: saliencyMap + rand(size) / 10000000
+        assert float(first[b]) == pytest.approx(auc_judd_matlab(jittered, fix[b].numpy()), abs=1e-12)
+    assert not torch.equal(first, auc_judd(sal, fix, jitter=False))
 
 
 def test_borji_split_hand_example():
@@ -143,7 +167,7 @@ def test_auc_judd_equals_matlab_loop_on_random_maps(seed):
     sal = torch.rand(3, 17, 23, generator=gen, dtype=torch.float64) ** 3
     sal[1] = torch.round(sal[1] * 4) / 4  # many ties
     fix = torch.rand(3, 17, 23, generator=gen) > 0.93
-    ours = auc_judd(sal, fix)
+    ours = auc_judd(sal, fix, jitter=False)
     for b in range(3):
         assert float(ours[b]) == pytest.approx(auc_judd_matlab(sal[b].numpy(), fix[b].numpy()), abs=1e-12)
 
@@ -173,7 +197,9 @@ def test_nan_without_fixations_and_for_constant_maps():
     flat = torch.full((4, 5), 0.3)
     for metric in (nss, auc_judd, auc_borji, information_gain):
         assert math.isnan(float(metric(sal, empty))), metric.__name__
-        assert math.isnan(float(metric(flat, some))), metric.__name__
+        if metric is not auc_judd:  # AUC-Judd's default jitter makes a constant map random (MATLAB too)
+            assert math.isnan(float(metric(flat, some))), metric.__name__
+    assert math.isnan(float(auc_judd(flat, some, jitter=False)))
     assert math.isnan(float(shuffled_auc(sal, empty, some)))
     assert math.isnan(float(shuffled_auc(flat, some, some)))
     assert math.isnan(float(shuffled_auc(sal, some, empty)))  # no negatives to draw
@@ -221,12 +247,12 @@ def test_auc_judd_jitter_breaks_ties_reproducibly():
     sal = torch.zeros(6, 6)
     sal[2:4, 2:4] = 1.0
     fix = fixation_map((6, 6), (2, 2), (0, 0))
-    plain = auc_judd(sal, fix)
+    plain = auc_judd(sal, fix, jitter=False)
     jittered = auc_judd(sal, fix, jitter=True, generator=torch.Generator().manual_seed(0))
     assert torch.equal(jittered, auc_judd(sal, fix, jitter=True, generator=torch.Generator().manual_seed(0)))
     assert float(plain) != float(jittered)
     constant = torch.full((6, 6), 0.5)
-    assert math.isnan(float(auc_judd(constant, fix)))
+    assert math.isnan(float(auc_judd(constant, fix, jitter=False)))
     assert math.isfinite(float(auc_judd(constant, fix, jitter=True, generator=torch.Generator().manual_seed(0))))
 
 
@@ -284,8 +310,61 @@ def test_auc_judd_bucketing_path_equals_counting_path(monkeypatch):
     gen = torch.Generator().manual_seed(8)
     sal = torch.round(torch.rand(2, 15, 19, generator=gen, dtype=torch.float64) * 6) / 6
     fix = torch.rand(2, 15, 19, generator=gen) > 0.9
-    counted = auc_judd(sal, fix)
+    counted = auc_judd(sal, fix, jitter=False)
     monkeypatch.setattr(functional, "_COUNT_LOOP_MAX", 0)
-    torch.testing.assert_close(auc_judd(sal, fix), counted, rtol=0, atol=1e-15)
+    torch.testing.assert_close(auc_judd(sal, fix, jitter=False), counted, rtol=0, atol=1e-15)
     for b in range(2):
         assert float(counted[b]) == pytest.approx(auc_judd_matlab(sal[b].numpy(), fix[b].numpy()), abs=1e-12)
+
+
+# ------------------------------------------------------------------ MATLAB parity: eps, Borji NaN, seeds
+
+
+def test_matlab_eps_is_exactly_two_to_the_minus_52():
+    from wordsight.metrics.saliency import MATLAB_EPS
+
+    assert MATLAB_EPS == 2.0**-52 == 2.220446049250313e-16
+
+
+def test_kld_on_a_map_that_is_zero_where_the_density_is_uses_the_exact_eps():
+    # g = [1, 0], s = [0, 1]: KLdiv.m gives 1 * log(eps + 1 / (0 + eps)) = log(2^52 + 2^-52) = 52 ln 2.
+    # The rounded 2.2204e-16 would give 52 ln 2 + ln(2.220446.../2.2204) = 52 ln 2 + 2.07e-5.
+    score = float(kld(torch.tensor([[0.0, 1.0]]), torch.tensor([[1.0, 0.0]])))
+    assert score == pytest.approx(52 * math.log(2), abs=1e-12)
+
+
+def test_information_gain_at_a_zero_valued_fixation_is_minus_52_bits_against_the_baseline():
+    # The model's map is 0 at the one fixated pixel: log2(eps + 0) = -52 exactly; the uniform-ish
+    # baseline [0, 1, 1, 1] (min-max, then / 3) gives log2(eps + 1/3) there, so IG = -52 - log2(1/3).
+    sal = torch.tensor([[0.0, 1.0, 1.0, 1.0]])
+    fix = fixation_map((1, 4), (0, 0))
+    base = torch.tensor([[0.5, 1.0, 1.0, 1.0]])
+    # baseline min-max: [0, 1, 1, 1] -> q at the fixation = 0 too: IG = -52 - (-52) = 0
+    assert float(information_gain(sal, fix, base)) == pytest.approx(0.0, abs=1e-12)
+    base = torch.tensor([[1.0, 1.0, 0.0, 1.0]])  # min-max [1, 1, 0, 1], / 3: q = 1/3 at the fixation
+    expected = -52.0 - math.log2(2.0**-52 + 1 / 3)
+    assert float(information_gain(sal, fix, base)) == pytest.approx(expected, abs=1e-12)
+
+
+def test_auc_borji_is_nan_with_at_most_one_fixated_pixel():
+    sal = torch.rand(6, 6, generator=torch.Generator().manual_seed(0))
+    assert math.isnan(float(auc_borji(sal, fixation_map((6, 6), (2, 3)))))  # AUC_Borji.m: sum <= 1 -> NaN
+    assert math.isfinite(float(auc_borji(sal, fixation_map((6, 6), (2, 3), (4, 1)))))
+    # AUC-Judd and shuffled AUC still score a single fixation (their MATLAB checks are "no fixation")
+    assert math.isfinite(float(auc_judd(sal, fixation_map((6, 6), (2, 3)))))
+
+
+def test_random_aucs_are_reproducible_without_a_generator():
+    gen = torch.Generator().manual_seed(9)
+    sal = torch.rand(3, 12, 12, generator=gen)
+    fix = torch.rand(3, 12, 12, generator=gen) > 0.9
+    other = torch.rand(3, 12, 12, generator=gen) > 0.8
+    torch.manual_seed(1)
+    first = (auc_borji(sal, fix), shuffled_auc(sal, fix, other), compute_saliency_metrics(sal, fix))
+    torch.manual_seed(2)  # the global RNG no longer matters
+    second = (auc_borji(sal, fix), shuffled_auc(sal, fix, other), compute_saliency_metrics(sal, fix))
+    assert torch.equal(first[0], second[0]) and torch.equal(first[1], second[1])
+    for name in first[2]:
+        assert torch.equal(first[2][name], second[2][name])
+    # an explicit generator is still honoured
+    assert not torch.equal(auc_borji(sal, fix, generator=torch.Generator().manual_seed(5)), first[0])

@@ -81,7 +81,7 @@ def test_auc_judd_equals_pysaliency_without_jitter(maps):
     # pysaliency AUC_Judd(jitter=False): positives = fixated values, negatives = unfixated pixels,
     # thresholds = fixated values. With one fixation per pixel and no ties it equals AUC_Judd.m.
     sal, fix, _ = maps
-    ours = auc_judd(sal, fix)
+    ours = auc_judd(sal, fix, jitter=False)
     for b in range(4):
         values, fixated = sal[b].numpy().ravel(), fix[b].numpy().ravel()
         theirs, _, _ = general_roc(values[fixated], values[~fixated], judd=1)

@@ -12,6 +12,7 @@ from .compute import (
     compute_saliency_metrics,
 )
 from .functional import (
+    DEFAULT_METRIC_SEED,
     MATLAB_EPS,
     auc_borji,
     auc_judd,
@@ -28,6 +29,7 @@ from .resize import cubic_kernel, imresize, resize_weights
 
 __all__ = [
     "DEFAULT_METRICS",
+    "DEFAULT_METRIC_SEED",
     "MATLAB_EPS",
     "MIT_CUTOFF_CYCLES",
     "SALIENCY_METRICS",

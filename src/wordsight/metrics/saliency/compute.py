@@ -11,6 +11,7 @@ from ...utils import InputError, Registry
 from .blur import MIT_CUTOFF_CYCLES, fixation_density
 from .functional import (
     auc_borji_prepared,
+    default_generator,
     auc_judd_prepared,
     cc_prepared,
     information_gain_prepared,
@@ -33,6 +34,7 @@ class MetricInputs:
     baseline: torch.Tensor | None
     generator: torch.Generator | None
     num_splits: int
+    jitter: bool = True
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ def _register(name: str, compute: Callable[[MetricInputs], torch.Tensor], **flag
     SALIENCY_METRICS.register(name, SaliencyMetric(name, compute, **flags))
 
 
-_register("auc_judd", lambda m: auc_judd_prepared(m.maps))
+_register("auc_judd", lambda m: auc_judd_prepared(m.maps, m.jitter, m.generator))
 _register("auc_borji", lambda m: auc_borji_prepared(m.maps, m.num_splits, generator=m.generator))
 _register(
     "shuffled_auc",
@@ -80,6 +82,7 @@ def compute_saliency_metrics(
     num_other: int = 10,
     average: str | None = None,
     chunk_size: int = 2,
+    jitter: bool = True,
 ) -> dict[str, torch.Tensor]:
     """Compute several saliency metrics for a batch of maps.
 
@@ -92,12 +95,15 @@ def compute_saliency_metrics(
         other_fixations: bool [B, H', W'] negatives for shuffled AUC; when omitted each image gets the
             union of ``num_other`` other images of the batch (:func:`other_fixation_maps`).
         baseline: information-gain baseline; the centre-bias map when omitted.
-        generator: makes the random parts (Borji / shuffled negatives, other-image choice) reproducible.
+        generator: the source of the random parts (AUC-Judd jitter, Borji / shuffled negatives,
+            other-image choice); default: one generator seeded with ``DEFAULT_METRIC_SEED``, so the
+            same call gives the same scores.
         average: None for per-image scores [B]; "images" for their mean (the MIT benchmark's
             reduction); "fixations" for the mean weighted by each image's number of fixated pixels
             (pysaliency's default ``average='fixation'``).
         chunk_size: maps evaluated together; keeps the float64 temporaries small enough to be reused
             by the allocator (large batches in one piece are slower per map on a CPU).
+        jitter: AUC-Judd's tie-breaking noise (on, as the MATLAB default; ``False`` keeps ties).
 
     Returns:
         ``{name: float64 tensor [B]}`` (0-d tensors when ``average`` is set).
@@ -117,12 +123,14 @@ def compute_saliency_metrics(
     fixation_batch, _ = binary_maps("fixations", fixations)
     if chunk_size < 1:
         raise InputError(f"chunk_size must be at least 1, got {chunk_size}")
+    generator = default_generator(generator)
     if other_fixations is None and any(metric.name == "shuffled_auc" for metric in metrics):
         other_fixations = other_fixation_maps(fixation_batch, num_other, generator)
     chunks = []
     for start in range(0, fixation_batch.shape[0], chunk_size):
         part = slice(start, start + chunk_size)
-        chunks.append(_compute_chunk(metrics, saliency, fixations, density, other_fixations, baseline, generator, num_splits, part))
+        chunks.append(_compute_chunk(metrics, saliency, fixations, density, other_fixations, baseline, generator,
+                                     num_splits, part, jitter))
     results = {metric.name: torch.cat([chunk[metric.name] for chunk in chunks]) for metric in metrics}
     single = all(t is None or t.dim() == 2 for t in (saliency, fixations, density))
     if single:  # one [H, W] map in, 0-d scores out, like the metric functions
@@ -139,12 +147,13 @@ def _chunk_of(tensor: torch.Tensor | None, part: slice, shared_if_single: bool =
     return tensor[part]
 
 
-def _compute_chunk(metrics, saliency, fixations, density, other_fixations, baseline, generator, num_splits, part):
+def _compute_chunk(metrics, saliency, fixations, density, other_fixations, baseline, generator, num_splits, part, jitter):
     maps = prepare(_chunk_of(saliency, part), fixations=_chunk_of(fixations, part), density=_chunk_of(density, part))
     if maps.density is None and any(metric.needs_density for metric in metrics):
         built = fixation_density(_chunk_of(fixations, part), MIT_CUTOFF_CYCLES)
         maps.density = built.to(maps.saliency.device).reshape(maps.batch, -1)
-    inputs = MetricInputs(maps, _chunk_of(other_fixations, part), _chunk_of(baseline, part, shared_if_single=True), generator, num_splits)
+    inputs = MetricInputs(maps, _chunk_of(other_fixations, part), _chunk_of(baseline, part, shared_if_single=True), generator, num_splits,
+                         jitter)
     return {metric.name: metric.compute(inputs) for metric in metrics}
 
 

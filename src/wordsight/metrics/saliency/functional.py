@@ -19,8 +19,13 @@ from .blur import center_bias_map
 from .inputs import PreparedMaps, binary_maps, prepare, real_maps, require_nonnegative, same_batch
 from .resize import imresize
 
-MATLAB_EPS = 2.2204e-16  # the rounded ``eps`` the benchmark's KLdiv / InfoGain use (pysaliency MIT_KLDiv too)
+# MATLAB's built-in ``eps`` (2^-52), which the benchmark's KLdiv.m / InfoGain.m call; pysaliency's MIT_KLDiv
+# writes the rounded 2.2204e-16 instead, which differs on maps with values near zero.
+MATLAB_EPS = float(np.finfo(np.float64).eps)  # 2.220446049250313e-16
 JUDD_JITTER_SCALE = 1e-7  # AUC_Judd.m: saliencyMap + rand(size(saliencyMap)) / 10000000
+# Seed of the random parts (AUC-Judd jitter, AUC-Borji / shuffled-AUC negatives, other-image choice) when no
+# ``generator`` is given: the same inputs give the same scores in every run.
+DEFAULT_METRIC_SEED = 0
 
 
 # ----------------------------------------------------------------------------------------- helpers
@@ -47,6 +52,11 @@ def _nan_where(scores: torch.Tensor, bad: torch.Tensor) -> torch.Tensor:
 
 def _nan(device: torch.device) -> torch.Tensor:
     return torch.tensor(math.nan, dtype=torch.float64, device=device)
+
+
+def default_generator(generator: torch.Generator | None = None) -> torch.Generator:
+    """``generator``, or a new CPU generator seeded with :data:`DEFAULT_METRIC_SEED`."""
+    return generator if generator is not None else torch.Generator().manual_seed(DEFAULT_METRIC_SEED)
 
 
 def _on(values: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -183,7 +193,7 @@ def sim_prepared(maps: PreparedMaps) -> torch.Tensor:
 def auc_judd(
     saliency: torch.Tensor,
     fixations: torch.Tensor,
-    jitter: bool = False,
+    jitter: bool = True,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """AUC-Judd (AUC_Judd.m): ROC area with the map values at fixated pixels as thresholds.
@@ -193,17 +203,20 @@ def auc_judd(
     gets the end points (0, 0) and (1, 1) and is integrated with the trapezoid rule.
 
     Args:
-        jitter: add ``uniform[0, 1) / 1e7`` to the map before normalising, to break ties (the MATLAB
-            default is on; ours is off so results are deterministic; it needs ``generator`` to be
-            reproducible). Without jitter a constant map gives NaN.
+        jitter: add ``uniform[0, 1) / 1e7`` to the map before normalising, to break ties (on by default,
+            as in AUC_Judd.m, ``if nargin < 3, jitter = 1``; the noise comes from ``generator``, or a
+            generator seeded with ``DEFAULT_METRIC_SEED``, so scores are reproducible). ``jitter=False``
+            keeps ties (pysaliency's ``AUC_Judd(jitter=False)``); then a constant map gives NaN, while with
+            jitter it gets the AUC of the noise (about 0.5), as in MATLAB.
     """
     prepared = prepare(saliency, fixations=fixations)
     return prepared.finish(auc_judd_prepared(prepared, jitter, generator))
 
 
-def auc_judd_prepared(maps: PreparedMaps, jitter: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
+def auc_judd_prepared(maps: PreparedMaps, jitter: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
     if jitter:
-        noise = _on(torch.rand(maps.saliency.shape, generator=generator, dtype=torch.float64), maps.saliency.device)
+        noise = torch.rand(maps.saliency.shape, generator=default_generator(generator), dtype=torch.float64)
+        noise = _on(noise, maps.saliency.device)
         values = _min_max(maps.saliency + noise * JUDD_JITTER_SCALE)
     else:
         values = maps.normalised()
@@ -307,7 +320,9 @@ def auc_borji(
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """AUC-Borji (AUC_Borji.m): ROC area against as many negatives as fixations, drawn uniformly
-    from all pixels with replacement, averaged over ``num_splits`` draws; thresholds ``0:step:max``."""
+    from all pixels with replacement, averaged over ``num_splits`` draws; thresholds ``0:step:max``.
+    NaN when at most one pixel is fixated (AUC_Borji.m: ``if sum(fixationMap(:))<=1, score=nan``).
+    Negatives come from ``generator`` (default: seeded with ``DEFAULT_METRIC_SEED``)."""
     prepared = prepare(saliency, fixations=fixations)
     return prepared.finish(auc_borji_prepared(prepared, num_splits, step, generator))
 
@@ -319,12 +334,12 @@ def auc_borji_prepared(
     flat = maps.normalised()
     index, mask, counts = maps.fixated()
     positives = flat.gather(1, index)
-    draws = torch.randint(0, flat.shape[1], (maps.batch, num_splits * index.shape[1]), generator=generator)
+    draws = torch.randint(0, flat.shape[1], (maps.batch, num_splits * index.shape[1]), generator=default_generator(generator))
     negatives = flat.gather(1, _on(draws, flat.device)).view(maps.batch, num_splits, index.shape[1])
     constant = maps.constant()
     scores = []
     for b in range(maps.batch):
-        if counts[b] == 0 or constant[b]:
+        if counts[b] <= 1 or constant[b]:  # AUC_Borji.m: sum(fixationMap(:)) <= 1 -> NaN
             scores.append(_nan(flat.device))
             continue
         negative_mask = mask[b][None, :].expand(num_splits, -1)
@@ -343,7 +358,8 @@ def shuffled_auc(
     """Shuffled AUC (AUC_shuffled.m): like AUC-Borji, but each split's negatives are the first
     ``min(Nfix, Nother)`` of a random permutation of the pixels fixated in ``other_fixations`` (the
     union of the fixation maps of other images; 10 others in the benchmark, see
-    :func:`other_fixation_maps`). NaN when ``other_fixations`` is empty."""
+    :func:`other_fixation_maps`). NaN when ``other_fixations`` is empty. Permutations come from
+    ``generator`` (default: seeded with ``DEFAULT_METRIC_SEED``)."""
     prepared = prepare(saliency, fixations=fixations)
     return prepared.finish(shuffled_auc_prepared(prepared, other_fixations, num_splits, step, generator))
 
@@ -365,6 +381,7 @@ def shuffled_auc_prepared(
     positives = flat.gather(1, index)
     other_flat = other.to(flat.device).reshape(maps.batch, -1)
     constant = maps.constant()
+    generator = default_generator(generator)
     scores = []
     for b in range(maps.batch):
         candidates = torch.nonzero(other_flat[b], as_tuple=True)[0]
@@ -401,7 +418,7 @@ def other_fixation_maps(
     take = min(int(num_other), batch - 1)
     if take < 1:
         raise InputError(f"num_other must be at least 1, got {num_other}")
-    keys = torch.rand(batch, batch, generator=generator)
+    keys = torch.rand(batch, batch, generator=default_generator(generator))
     keys.fill_diagonal_(math.inf)  # never pick the image itself
     chosen = _on(keys.topk(take, dim=1, largest=False).indices, fix.device)
     return fix[chosen].any(dim=1)
