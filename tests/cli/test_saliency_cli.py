@@ -96,8 +96,76 @@ def test_ablate_text_salgan_prints_table(tmp_path, capsys):
     assert (tmp_path / "metrics.json").exists()
 
 
-@pytest.mark.skipif(not (__import__("wordsight.pipelines.saliency", fromlist=["x"]).SHIPPED_DIR / "pipeline.json").exists(),
-                    reason="shipped model not built")
-def test_default_model_is_the_shipped_one(tmp_path, image):
+def _shipped(name):
+    from wordsight.models.saliency import ASSETS, SHIPPED_SALIENCY
+
+    return (ASSETS / SHIPPED_SALIENCY[name][0] / "pipeline.json").exists()
+
+
+@pytest.mark.skipif(not (_shipped("osie") and _shipped("synthetic-text")), reason="shipped models not built")
+def test_default_is_the_free_viewing_model_and_text_switches(tmp_path, image, capsys):
+    assert main(["saliency", str(image), "--out", str(tmp_path / "o.png")]) == 0
+    out = capsys.readouterr().out
+    assert "model: osie (free viewing; trained on OSIE" in out
     assert main(["saliency", str(image), "--text", "a red circle", "--out", str(tmp_path / "o.png")]) == 0
-    assert main(["saliency", str(image), "--out", str(tmp_path / "o.png")]) == 2  # text-guided: text required
+    assert "model: synthetic-text (text-guided" in capsys.readouterr().out
+    assert main(["saliency", str(image), "--model", "synthetic-text", "--out", str(tmp_path / "o.png")]) == 2
+    assert '--text "..."' in capsys.readouterr().err  # the CLI's wording, not the Python API's
+    assert main(["saliency", str(image), "--model", "osie", "--text", "a cat", "--out", str(tmp_path / "o.png")]) == 2
+    assert "reads no text" in capsys.readouterr().err
+
+
+def test_saliency_list_names_every_shipped_model(capsys):
+    assert main(["saliency", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert "osie (default)" in out and "synthetic-text" in out
+    if _shipped("osie"):
+        assert "trained on: OSIE" in out and "held-out scores" in out
+
+
+def test_named_shipped_models_load_and_unknown_names_are_clear():
+    from wordsight.utils import InputError
+
+    if _shipped("synthetic-text"):
+        assert Saliency.from_pretrained("synthetic-text").uses_text
+    if _shipped("osie"):
+        pipe = Saliency.from_pretrained("osie")
+        assert not pipe.uses_text and Saliency.from_pretrained().trained_on == pipe.trained_on
+    with pytest.raises(InputError, match="osie, synthetic-text"):
+        Saliency.from_pretrained("no-such-model")
+
+
+def test_fine_tune_from_a_pipeline_on_a_saliency_folder(tmp_path, capsys):
+    from wordsight.data.export import write_saliency_folder
+    from wordsight.training.saliency_data import SaliencyDataConfig, open_saliency_records
+
+    records = open_saliency_records("synthetic", "train", SaliencyDataConfig(num_scenes=5, image_size=32, categories=["none"]))
+    write_saliency_folder(tmp_path / "mine", records)
+    torch.manual_seed(0)
+    source = Saliency(SalGANGenerator(width=1 / 16, frozen_blocks=0, center_prior=2), (32, 32))
+    source.save_pretrained(tmp_path / "pretrained")
+    # lr=0: the run must start from (and keep) the source's weights, in the source's architecture
+    assert main(["train", "salgan", "--data", f"saliency:{tmp_path / 'mine'}", "--out", str(tmp_path / "runs"),
+                 f"init_from={tmp_path / 'pretrained'}", "steps=2", "batch_size=2", "lr=0", "progress=false",
+                 "discriminator.width=0.125", "objective.warmup_epochs=0"]) == 0
+    [run] = list((tmp_path / "runs").iterdir())
+    tuned = Saliency.from_pretrained(run / "pipeline")
+    assert tuned.input_size == (32, 32) and tuned.model.config["center_prior"] == 2
+    for (k, a), b in zip(source.model.state_dict().items(), tuned.model.state_dict().values()):
+        torch.testing.assert_close(a, b, msg=k)
+    # a text-guided source cannot start a free-viewing SalGAN
+    from wordsight.models.text_salgan import TextSalGANGenerator
+
+    Saliency(TextSalGANGenerator(text_dim=8, arch="small", width=1 / 16, text_channels=4), (32, 32), object(),
+             {"name": "minilm", "options": {}}).save_pretrained(tmp_path / "text")
+    assert main(["train", "salgan", "--data", f"saliency:{tmp_path / 'mine'}", "--out", str(tmp_path / "runs"),
+                 f"init_from={tmp_path / 'text'}", "steps=1"]) == 2
+    assert "not a salgan generator" in capsys.readouterr().err
+
+
+def test_missing_vgg_file_is_an_error_not_a_random_start(tmp_path, capsys):
+    missing = tmp_path / "vgg16-397923af.pth"
+    assert main(["train", "salgan", "--data", "synthetic", "--vgg", str(missing), "steps=1", "input_size=[32,32]",
+                 "model.width=0.0625", "discriminator.width=0.125"]) == 2
+    err = capsys.readouterr().err
+    assert str(missing) in err and "nothing is downloaded" in err

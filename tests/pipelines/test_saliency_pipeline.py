@@ -107,7 +107,7 @@ def test_image_tensor_matches_training_preprocessing():
 
 @pytest.mark.skipif(not (SHIPPED_DIR / "pipeline.json").exists(), reason="shipped model not built")
 def test_shipped_model_loads_and_follows_text():
-    pipe = Saliency.from_pretrained()
+    pipe = Saliency.from_pretrained("synthetic-text")
     from wordsight.data.synthetic import SyntheticWorld, WorldConfig
 
     world = SyntheticWorld(WorldConfig(seed=0, image_size=64, split="test"))

@@ -1,4 +1,7 @@
-"""`wordsight saliency IMAGE [--text "..."] [--model PATH] --out overlay.png`: predict where people look.
+"""`wordsight saliency IMAGE [--text "..."] [--model NAME|PATH] --out overlay.png`: predict where people look.
+
+Without ``--model`` it runs the shipped free-viewing model ("osie", real photos), or with ``--text`` the
+shipped text-guided one ("synthetic-text"), and says which; ``wordsight saliency --list`` lists them.
 
 Registered in cli/main.py as a group whose callback is this command (so `wordsight saliency IMAGE`
 works); `app.command("saliency")(saliency.saliency)` registers it as a plain command instead.
@@ -39,10 +42,31 @@ def write_raw_map(saliency: np.ndarray, path: Path) -> None:
             Image.fromarray(grey).save(tmp, format="PNG")  # uint16 -> mode "I;16"
 
 
+MODEL_HELP = ("A shipped model name (osie, synthetic-text; see --list) or a pipeline folder (default: osie, or "
+              "synthetic-text with --text).")
+
+
+def list_models() -> None:
+    """Print the shipped saliency models with what each was trained on and its held-out scores."""
+    from ..pipelines.saliency import shipped_models
+
+    for row in shipped_models():
+        flag = " (default)" if row["default"] else (" (default with --text)" if row.get("uses_text") else "")
+        typer.echo(f"{row['name']}{flag}: {row['folder']}")
+        if not row["present"]:
+            typer.echo(f"  missing: rebuild with {row['script']}")
+            continue
+        typer.echo(f"  {'text-guided' if row['uses_text'] else 'free viewing (reads no text)'}; {row.get('description') or row['kind']}")
+        typer.echo(f"  trained on: {row['trained_on']}")
+        if row.get("scores"):
+            shown = ", ".join(f"{k} {v:.3f}" for k, v in row["scores"].items())
+            typer.echo(f"  held-out scores on {row['evaluated_on']}: {shown}")
+
+
 def saliency(
     image: Path = typer.Argument(..., help="The image to predict a saliency map for."),
     text: str = typer.Option(None, help="The text shown to the viewer (text-guided models); '' = no text."),
-    model: str = typer.Option(None, help="A saliency pipeline folder (default: the shipped text-guided model)."),
+    model: str = typer.Option(None, help=MODEL_HELP),
     out: Path = typer.Option(Path("overlay.png"), help="Heat-map overlay image to write."),
     raw: Path = typer.Option(None, help="Also write the raw map: .png (16-bit) or .npy (float32)."),
     alpha: float = typer.Option(0.5, min=0.0, max=1.0, help="Heat-map opacity."),
@@ -52,7 +76,17 @@ def saliency(
     from ..utils.images import heatmap_overlay, load_image
     from ..utils.io import atomic_path
 
-    pipe = Saliency.from_pretrained(model)
+    from ..models.saliency import DEFAULT_SHIPPED, DEFAULT_SHIPPED_TEXT
+
+    name = model if model is not None else (DEFAULT_SHIPPED_TEXT if text is not None else DEFAULT_SHIPPED)
+    pipe = Saliency.from_pretrained(name)
+    if pipe.uses_text and text is None:
+        raise InputError(f"{name} is a text-guided model: give the text shown to the viewer with --text \"...\" "
+                         "(--text \"\" for free viewing), or leave out --model for the free-viewing default")
+    if not pipe.uses_text and text:
+        raise InputError(f"{name} is a free-viewing model and reads no text: drop --text, or use "
+                         f"--model {DEFAULT_SHIPPED_TEXT} (a text-guided model)")
+    typer.echo(f"model: {name} ({'text-guided' if pipe.uses_text else 'free viewing'}; trained on {pipe.trained_on or 'unknown data'})")
     pil = load_image(image)
     sal = pipe.compute_saliency(pil, text=text)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -69,12 +103,16 @@ def _saliency_group(
     ctx: typer.Context,
     image: Path = typer.Argument(None, help="The image to predict a saliency map for."),
     text: str = typer.Option(None, help="The text shown to the viewer (text-guided models); '' = no text."),
-    model: str = typer.Option(None, help="A saliency pipeline folder (default: the shipped text-guided model)."),
+    model: str = typer.Option(None, help=MODEL_HELP),
     out: Path = typer.Option(Path("overlay.png"), help="Heat-map overlay image to write."),
     raw: Path = typer.Option(None, help="Also write the raw map: .png (16-bit) or .npy (float32)."),
     alpha: float = typer.Option(0.5, min=0.0, max=1.0, help="Heat-map opacity."),
+    list_: bool = typer.Option(False, "--list", help="List the shipped models (training data, held-out scores)."),
 ) -> None:
     """Predict where people look in IMAGE (given TEXT for text-guided models) and write an overlay."""
+    if list_:
+        list_models()
+        raise typer.Exit(0)
     if image is None:
         typer.echo(ctx.get_help())
         raise typer.Exit(0)

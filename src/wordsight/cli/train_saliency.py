@@ -8,11 +8,11 @@ from pathlib import Path
 
 import typer
 
-DATA_HELP = "synthetic | osie:PATH | folder:PATH | sjtu-tis:PATH | manifest:PATH"
+DATA_HELP = "synthetic | osie:PATH | folder:PATH (= saliency:PATH: images/ + maps/ by stem) | sjtu-tis:PATH | manifest:PATH"
 
 
 def load_saliency_config(system: str, config: str | None, overrides: list[str], minutes: float | None,
-                         random_init: bool):
+                         random_init: bool, vgg: str | None = None):
     """The resolved SaliencyTrainConfig of a command line (shared with `wordsight ablate`)."""
     from ..config import ConfigError, load_config
     from ..training.saliency import SALIENCY_SYSTEMS, SaliencyTrainConfig, check_config
@@ -22,6 +22,8 @@ def load_saliency_config(system: str, config: str | None, overrides: list[str], 
         extra.append(f"minutes={minutes}")
     if random_init:
         extra.append("random_init=true")
+    if vgg:  # ImageNet features: the papers' setting (frozen early blocks), not the random-init CPU configs'
+        extra += [f"vgg_weights={vgg}", "random_init=false"]
     cfg = load_config(SaliencyTrainConfig, config or SALIENCY_SYSTEMS.get(system).default_config, extra)
     if cfg.system != system:
         raise ConfigError(f"config {config!r} is for system {cfg.system!r}, not {system!r}")
@@ -29,12 +31,12 @@ def load_saliency_config(system: str, config: str | None, overrides: list[str], 
     return cfg
 
 
-def _train(system: str, overrides, data, config, out, resume, minutes, random_init, desc, dry_run) -> None:
+def _train(system: str, overrides, data, config, out, resume, minutes, random_init, desc, dry_run, vgg=None) -> None:
     import yaml
 
     from ..config import config_to_dict
 
-    cfg = load_saliency_config(system, config, overrides, minutes, random_init)
+    cfg = load_saliency_config(system, config, overrides, minutes, random_init, vgg)
     if dry_run:
         typer.echo(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
         return
@@ -58,8 +60,10 @@ def _command(system: str, default_data: str, default_config: str, doc: str):
         random_init: bool = typer.Option(False, "--random-init", help="Train from random VGG-16 weights when no weights file exists."),
         desc: str = typer.Option(None, help="Run folder suffix."),
         dry_run: bool = typer.Option(False, help="Print the resolved config and exit."),
+        vgg: str = typer.Option(None, help="torchvision's VGG-16 file (vgg16-397923af.pth) to start the encoder from "
+                                "ImageNet features, as the papers do; read locally, nothing is downloaded."),
     ) -> None:
-        _train(system, overrides, data, config, out, resume, minutes, random_init, desc, dry_run)
+        _train(system, overrides, data, config, out, resume, minutes, random_init, desc, dry_run, vgg)
 
     command.__doc__ = doc
     return command

@@ -21,7 +21,8 @@ from ..hub import save_pretrained
 from ..utils.checks import InputError
 from ..utils.io import atomic_write_json
 
-__all__ = ["MODEL_DIR", "MODEL_KINDS", "PIPELINE_FILE", "predict_maps", "save_saliency_folder", "saliency_model_kind"]
+__all__ = ["DEFAULT_SHIPPED", "DEFAULT_SHIPPED_TEXT", "MODEL_DIR", "MODEL_KINDS", "PIPELINE_FILE", "SHIPPED_SALIENCY", "predict_maps",
+           "resolve_saliency_folder", "save_saliency_folder", "saliency_model_kind"]
 
 # hub model types a saliency pipeline can hold, and whether each reads text
 MODEL_KINDS = {"salicon": False, "salgan_generator": False, "text_salgan_generator": True}
@@ -29,6 +30,33 @@ MODEL_KINDS = {"salicon": False, "salgan_generator": False, "text_salgan_generat
 PIPELINE_FILE = "pipeline.json"
 MODEL_DIR = "model"
 DEFAULT_TEXT_ENCODER_SPEC = {"name": "minilm", "options": {}}
+
+# The saliency models shipped in the package (name -> folder under wordsight/assets/) and the script that
+# rebuilds each; `Saliency.from_pretrained(name)`, `init_from=name` and `wordsight saliency --list` use it.
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+SHIPPED_SALIENCY = {
+    "osie": ("salgan_osie", "scripts/train_shipped_osie_saliency.sh"),  # free viewing, real photos
+    "synthetic-text": ("text_salgan_synthetic", "scripts/train_shipped_saliency.sh"),  # text-guided, synthetic
+}
+DEFAULT_SHIPPED = "osie"  # what `wordsight saliency IMAGE` runs without --text
+DEFAULT_SHIPPED_TEXT = "synthetic-text"  # ... and with --text
+
+
+def resolve_saliency_folder(name_or_path: str | os.PathLike | None = None) -> Path:
+    """A shipped model's name (``SHIPPED_SALIENCY``; None = ``DEFAULT_SHIPPED``) or a pipeline folder ->
+    the folder; an InputError naming the rebuild script when a shipped model is missing."""
+    key = DEFAULT_SHIPPED if name_or_path is None else str(name_or_path)
+    if key in SHIPPED_SALIENCY:
+        folder, script = SHIPPED_SALIENCY[key]
+        path = ASSETS / folder
+        if not (path / PIPELINE_FILE).exists():
+            raise InputError(f"the shipped saliency model {key!r} is missing from {path}: run {script}")
+        return path
+    path = Path(name_or_path)
+    if not (path / PIPELINE_FILE).exists():
+        raise InputError(f"not a saliency pipeline folder (no {PIPELINE_FILE}) and not a shipped model name "
+                         f"({', '.join(SHIPPED_SALIENCY)}): {path}")
+    return path
 
 
 def saliency_model_kind(model: torch.nn.Module) -> str:

@@ -2,8 +2,10 @@
 size and, for text-guided models, its text encoder, saved and loaded as one folder.
 
     from wordsight.pipelines.saliency import Saliency
-    pipe = Saliency.from_pretrained()                  # the small text-guided model shipped with the package
-    sal = pipe.compute_saliency("photo.png", text="a red circle")   # float32 [H, W] in [0, 1], original size
+    pipe = Saliency.from_pretrained()                  # "osie": free viewing on real photos (the default)
+    sal = pipe.compute_saliency("photo.jpg")           # float32 [H, W] in [0, 1], original size
+    guided = Saliency.from_pretrained("synthetic-text")    # text-guided, synthetic shape scenes only
+    sal = guided.compute_saliency("scene.png", text="a red circle")
 
 The API follows OpenSALICON's ``Salicon().compute_saliency(image_path)``: one call, a map at the size of
 the image given. Folder layout: ``model/`` (hub folder: config.json + model.safetensors) and
@@ -30,14 +32,39 @@ from PIL import Image
 from ..data.saliency_transforms import MAX_TEXT_WORDS, encode_texts, image_tensor  # noqa: F401
 from ..hub import from_pretrained
 # the folder format (MODEL_DIR, PIPELINE_FILE) and its writer live with the models, so training writes it too
-from ..models.saliency import (DEFAULT_TEXT_ENCODER_SPEC, MODEL_DIR, MODEL_KINDS, PIPELINE_FILE, predict_maps,
-                               saliency_model_kind, save_saliency_folder)
+from ..models.saliency import (DEFAULT_SHIPPED, DEFAULT_TEXT_ENCODER_SPEC, MODEL_DIR, MODEL_KINDS, PIPELINE_FILE,
+                               SHIPPED_SALIENCY, predict_maps, resolve_saliency_folder, saliency_model_kind,
+                               save_saliency_folder)
 from ..utils.checks import InputError
 from ..utils.images import load_image
 
-__all__ = ["MODEL_KINDS", "PIPELINE_FILE", "SHIPPED_DIR", "Saliency", "encode_texts", "image_tensor", "predict_maps"]
+__all__ = ["DEFAULT_SHIPPED", "MODEL_KINDS", "PIPELINE_FILE", "SHIPPED_DIR", "SHIPPED_SALIENCY", "Saliency",
+           "encode_texts", "image_tensor", "predict_maps", "shipped_models"]
 
-SHIPPED_DIR = Path(__file__).resolve().parent.parent / "assets" / "text_salgan_synthetic"
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+SHIPPED_DIR = ASSETS_DIR / SHIPPED_SALIENCY["synthetic-text"][0]  # the text-guided model
+OSIE_DIR = ASSETS_DIR / SHIPPED_SALIENCY["osie"][0]
+
+
+def shipped_models() -> list[dict]:
+    """Every shipped saliency model: name, folder, whether it reads text, what it was trained on and its
+    held-out scores (``eval/metrics.json``, the "model" row's totals; empty when not evaluated)."""
+    rows = []
+    for name, (folder, script) in SHIPPED_SALIENCY.items():
+        path = ASSETS_DIR / folder
+        row = {"name": name, "folder": str(path), "script": script, "present": (path / PIPELINE_FILE).exists(),
+               "default": name == DEFAULT_SHIPPED}
+        if row["present"]:
+            meta = json.loads((path / PIPELINE_FILE).read_text(encoding="utf-8"))
+            row.update(kind=meta.get("model_kind"), uses_text=bool(MODEL_KINDS.get(meta.get("model_kind"))),
+                       trained_on=meta.get("trained_on"), description=meta.get("description", ""))
+            scores = path / "eval" / "metrics.json"
+            if scores.exists():
+                report = json.loads(scores.read_text(encoding="utf-8"))
+                row["scores"] = report.get("summary", {}).get("model", {}).get("total", {})
+                row["evaluated_on"] = f"{report.get('data', '')} ({report.get('split', '')})"
+        rows.append(row)
+    return rows
 
 
 def _load_any_image(image: "str | os.PathLike | Image.Image") -> Image.Image:
@@ -70,19 +97,20 @@ class Saliency:
         self.uses_text = MODEL_KINDS[kind]
         self.text_encoder = text_encoder
         self.encoder_spec = encoder_spec or (dict(DEFAULT_TEXT_ENCODER_SPEC) if self.uses_text else None)
+        self.name: Optional[str] = None  # the shipped name or folder it was loaded from
+        self.trained_on: Optional[str] = None
 
     # ------------------------------------------------------------------ saving and loading
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike | None = None, text_encoder=None) -> "Saliency":
-        """Load a pipeline folder (default: the text-guided model shipped with the package).
+        """Load a pipeline folder or a shipped model by name: "osie" (the default: free-viewing SalGAN
+        trained on the real OSIE photos) or "synthetic-text" (text-guided, synthetic shape scenes only);
+        ``shipped_models()`` lists them.
 
         ``text_encoder`` overrides the one named in pipeline.json (it must give the same embeddings).
         """
-        folder = Path(path) if path is not None else SHIPPED_DIR
+        folder = resolve_saliency_folder(path)
         meta_path = folder / PIPELINE_FILE
-        if not meta_path.exists():
-            hint = " (the shipped model is missing: run scripts/train_shipped_saliency.sh)" if path is None else ""
-            raise InputError(f"not a saliency pipeline folder (no {PIPELINE_FILE}): {folder}{hint}")
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
             input_size = meta["input_size"]
@@ -94,7 +122,10 @@ class Saliency:
             from .. import text
 
             text_encoder = text.build_text_encoder(spec["name"], **spec.get("options", {}))
-        return cls(model, input_size, text_encoder, spec)
+        pipe = cls(model, input_size, text_encoder, spec)
+        pipe.name = str(path) if path is not None else DEFAULT_SHIPPED
+        pipe.trained_on = meta.get("trained_on")
+        return pipe
 
     def save_pretrained(self, path: str | os.PathLike, extra: Optional[dict] = None) -> Path:
         """Write ``model/`` and ``pipeline.json`` into ``path``; ``extra`` keys go into pipeline.json."""

@@ -29,7 +29,7 @@ from ..utils.registry import RegistryError
 from .config import TrainConfig
 from .sources import RANDOM_SAMPLES, TRAINING_DATA_FORMS, build_data, default_data_spec, parse_data_spec
 
-SALIENCY_DATA_FORMS = ("synthetic", "osie:PATH", "folder:PATH", "sjtu-tis:PATH", "manifest:PATH")
+SALIENCY_DATA_FORMS = ("synthetic", "osie:PATH", "folder:PATH", "saliency:PATH", "sjtu-tis:PATH", "manifest:PATH")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

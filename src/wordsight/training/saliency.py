@@ -47,7 +47,7 @@ from ..models.vgg import default_vgg16_path
 from ..utils.checks import InputError
 from ..utils.images import heatmap_overlay, make_grid, tensor_to_pil
 from ..utils.io import atomic_dir, atomic_path, atomic_write_json
-from ..utils.registry import Registry
+from ..utils.registry import Registry, RegistryError
 from .checkpoint import list_checkpoints, load_module_weights, load_state, prune_checkpoints, save_state
 from .data import mix_seed
 from .rundir import MetricsLogger, make_run_dir, resolve_resume, truncate_metrics
@@ -76,6 +76,9 @@ class SaliencyTrainConfig:
     text_cache: Optional[str] = None  # MiniLM embedding cache folder
     vgg_weights: Optional[str] = None  # torchvision vgg16-397923af.pth; None = $WORDSIGHT_VGG16 / torch hub path
     random_init: bool = False  # allow training from random VGG weights when no weights file exists
+    # fine-tuning: a saliency pipeline folder or shipped name (osie, synthetic-text) whose generator starts the
+    # run; its architecture (model options, input size) replaces the config's (see resolve_init_from)
+    init_from: Optional[str] = None
     optimizer: Optional[str] = None  # adam | adagrad | sgd; None = the system's published choice
     lr: Optional[float] = None  # generator learning rate; None = the published one
     lr_d: Optional[float] = None  # discriminator learning rate; None = lr
@@ -160,14 +163,55 @@ class SaliencySystem:
 SALIENCY_SYSTEMS: Registry[SaliencySystem] = Registry("saliency system")
 
 
+def resolve_init_from(cfg: SaliencyTrainConfig) -> SaliencyTrainConfig:
+    """With ``init_from``: the config with the source generator's model options and input size (the weights
+    only fit that architecture), after checking the source is a generator of ``cfg.system``."""
+    if not cfg.init_from:
+        return cfg
+    from ..hub import model_class, read_pretrained_config
+    from ..models.saliency import MODEL_DIR, PIPELINE_FILE, resolve_saliency_folder
+
+    folder = resolve_saliency_folder(cfg.init_from)
+    meta = read_pretrained_config(folder / MODEL_DIR)
+    want = SALIENCY_SYSTEMS.get(cfg.system).generator
+    try:
+        have = model_class(str(meta.get("model_type")))
+    except RegistryError:  # an unknown model type is the same user error as a wrong one
+        have = None
+    if have is not want:
+        raise ConfigError(f"init_from={cfg.init_from}: that model is a {meta.get('model_type')}, "
+                          f"not a {cfg.system} generator ({want.__name__})")
+    import json
+
+    size = json.loads((folder / PIPELINE_FILE).read_text(encoding="utf-8"))["input_size"]
+    model = {k: v for k, v in meta.get("config", {}).items() if k not in ("text_dim", "fine_size", "coarse_size")}
+    return dataclasses.replace(cfg, model=model, input_size=(int(size[0]), int(size[1])))
+
+
+def _load_init_from(gen: nn.Module, cfg: SaliencyTrainConfig) -> None:
+    from ..hub import from_pretrained
+    from ..models.saliency import MODEL_DIR, resolve_saliency_folder
+
+    source = from_pretrained(resolve_saliency_folder(cfg.init_from) / MODEL_DIR)
+    try:
+        gen.load_state_dict(source.state_dict())
+    except RuntimeError as exc:
+        raise ConfigError(f"init_from={cfg.init_from}: its weights do not fit this generator ({exc})") from exc
+
+
 def _vgg_init(model: nn.Module, cfg: SaliencyTrainConfig) -> None:
     """Pretrained VGG-16 weights when the file exists; random init only when allowed by ``random_init``."""
+    if cfg.init_from:  # the whole generator comes from a trained model
+        return
     if not hasattr(model, "load_vgg16_weights") or getattr(model, "arch", "full") == "small":
         return
     path = Path(cfg.vgg_weights) if cfg.vgg_weights else default_vgg16_path()
     if path.exists():
         model.load_vgg16_weights(path)
         return
+    if cfg.vgg_weights:  # a file the user named is never silently replaced by random weights
+        raise InputError(f"VGG-16 weights not found at {path} (vgg_weights / --vgg); nothing is downloaded: "
+                         "get torchvision's vgg16-397923af.pth and give its local path")
     if not cfg.random_init:
         raise InputError(
             f"VGG-16 weights not found at {path}; pass vgg_weights=PATH, set $WORDSIGHT_VGG16, "
@@ -342,6 +386,7 @@ def train_saliency(
 ) -> SaliencyTrainResult:
     """Train ``cfg.system`` on ``train_data``; ``resume`` = "latest" or a run/checkpoint folder."""
     check_config(cfg)
+    cfg = resolve_init_from(cfg)
     if (train_data.text is None) == SALIENCY_SYSTEMS.get(cfg.system).uses_text:
         raise InputError(f"{cfg.system}: training data {'lacks' if train_data.text is None else 'has'} text embeddings")
     if tuple(train_data.images.shape[-2:]) != tuple(cfg.input_size):
@@ -349,6 +394,8 @@ def train_saliency(
     torch.manual_seed(cfg.seed)
     text_dim = train_data.text.shape[1] if train_data.text is not None else None
     gen, disc = build_networks(cfg, text_dim)
+    if cfg.init_from and resume is None:
+        _load_init_from(gen, cfg)
     objective = build_objective(cfg, gen, disc)
     lr = cfg.lr if cfg.lr is not None else SALIENCY_SYSTEMS.get(cfg.system).optimizer[1]
     optims = {"g": _optimizer(cfg, gen, lr)}
@@ -457,6 +504,7 @@ def train_from_spec(
     folder is written by ``models.saliency.save_saliency_folder``, as ``Saliency.save_pretrained`` does).
     """
     check_config(cfg)
+    cfg = resolve_init_from(cfg)
     encoder = text_encoder if text_encoder is not None else build_text_encoder_for(cfg)
     train_data = load_tensors(cfg, data_spec, "train", encoder)
     val_data = load_tensors(cfg, data_spec, "test", encoder)

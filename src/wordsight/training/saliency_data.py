@@ -26,8 +26,9 @@ from ..utils.checks import InputError
 
 __all__ = ["DATA_KINDS", "SaliencyDataConfig", "SaliencyTensors", "open_saliency_records", "records_to_tensors"]
 
-DATA_KINDS = ("synthetic", "osie", "folder", "sjtu-tis", "manifest")
-DATA_FORMS = ("synthetic", "osie:PATH", "folder:PATH", "sjtu-tis:PATH", "manifest:PATH")  # parsed by sources.parse_data_spec
+# "saliency:PATH" is another name of "folder:PATH" (the saliency folder layout: images/ + maps/ ... by stem)
+DATA_KINDS = ("synthetic", "osie", "folder", "saliency", "sjtu-tis", "manifest")
+DATA_FORMS = ("synthetic", "osie:PATH", "folder:PATH", "saliency:PATH", "sjtu-tis:PATH", "manifest:PATH")  # sources.parse_data_spec
 TEXT_GUIDED_CATEGORIES = ["none", "salient", "nonsalient", "general"]  # seed 000, Table II
 
 
@@ -79,7 +80,7 @@ def open_saliency_records(spec: str, split: str = "train", cfg: Optional[Salienc
         ds = D.OSIEDataset(path, split=split, test_fraction=cfg.test_fraction, split_seed=cfg.split_seed)
         records = list(ds)
     else:
-        ds = {"folder": D.SaliencyFolderDataset, "sjtu-tis": D.SJTUTISDataset, "manifest": D.ManifestDataset}[kind](path)
+        ds = {"folder": D.SaliencyFolderDataset, "saliency": D.SaliencyFolderDataset, "sjtu-tis": D.SJTUTISDataset, "manifest": D.ManifestDataset}[kind](path)
         records = [ds[i] for i in _split_by_image(ds, cfg, split)]
     if cfg.limit is not None:
         records = records[: cfg.limit]
