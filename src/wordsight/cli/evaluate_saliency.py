@@ -15,7 +15,7 @@ def register(app: typer.Typer) -> None:
 
 
 def evaluate_saliency(
-    model: str = typer.Argument("shipped", help="A saliency pipeline folder, or 'shipped' for the packaged model."),
+    model: str = typer.Argument("shipped", help="A saliency pipeline folder or a shipped model's name (osie, synthetic-text; 'shipped' = osie, the default)."),
     data: str = typer.Option("synthetic", help=DATA_HELP),
     split: str = typer.Option("test", help="train | test | all"),
     out: Path = typer.Option(None, help="Folder for metrics.json and metrics.md (default: printed only)."),
