@@ -36,7 +36,7 @@ def main() -> None:
             "trained_on": "OSIE (Xu et al. 2014, MIT licence): 560 of its 700 photos, 15 observers, free viewing; "
                           "the other 140 (split_stems seed 0, test fraction 0.2) held out",
             "description": "SalGAN (Pan et al. 2017), width 1/4, 96x128 input, random init (no ImageNet VGG-16), "
-                           "learned centre prior, flip/zoom/colour augmentation; free viewing, reads no text",
+                           "learned centre prior, flip/zoom/colour augmentation, content (BCE) loss only",
             "recipe": "scripts/train_shipped_osie_saliency.sh", "source_run": run.name,
         })
         atomic_write_json(tmp / "pipeline.json", meta)
