@@ -46,7 +46,9 @@ RESTRICTED_THIRD_PARTY: dict[str, set[str]] = {"accelerate": {"training"}}
 # Measured when this test was written: none (the pipelines <-> training imports and the text/data/models
 # cross imports that existed were fixed). A new entry needs a reason; training <-> pipelines and
 # models/metrics -> anything forbidden above never get one (test_allow_list_has_no_forbidden_pairs).
-ALLOWED: dict[tuple[str, str], str] = {}
+ALLOWED: dict[tuple[str, str], str] = {
+    ("cli/serve.py", "wordsight.app"): "`wordsight serve` is the command line's one entry into the web demo",
+}
 NEVER_ALLOWED = {("pipelines", "training"), ("training", "pipelines"), ("models", "training"), ("models", "pipelines"),
                  ("models", "metrics"), ("models", "losses"), ("metrics", "models"), ("metrics", "training"),
                  ("metrics", "pipelines")}

@@ -93,6 +93,16 @@ def oracle_accuracy(pipe: Any, captions: Mapping[str, Sequence[str]], seed: int 
     return res
 
 
+def caption_oracle_scores(images: torch.Tensor, captions: Sequence[str],
+                          oracle: torch.nn.Module | None = None) -> dict[str, float]:
+    """How well the oracle reads ``captions`` in ``images`` (float [N, 3, H, W] in [-1, 1], as a pipeline made
+    them): the mean of each score of :data:`~wordsight.metrics.generation.oracle.ORACLE_SCORES` over the images
+    whose caption states it (NaN when none does, e.g. relation for one-object captions)."""
+    oracle = oracle if oracle is not None else load_oracle()
+    with torch.no_grad():
+        return summarize_scores(score_against_captions(oracle, images, list(captions)))
+
+
 def oracle_accuracy_per_stage(pipe: Any, captions: Mapping[str, Sequence[str]], seed: int = 0,
                               oracle: torch.nn.Module | None = None) -> dict[str, list[dict[str, float]]]:
     """:func:`oracle_accuracy` of every stage of a multi-stage generator (StackGAN, StackGAN++), lowest
