@@ -52,7 +52,12 @@ def test_saliency_bad_input_exit_code_2(tmp_path, image, salgan_pipe, capsys):
     assert main(["saliency", str(junk), "--model", str(salgan_pipe), "--out", str(tmp_path / "o.png")]) == 2
     assert "junk.jpg" in capsys.readouterr().err
     assert main(["saliency", str(image), "--model", str(salgan_pipe), "--text", "a cat", "--out", str(tmp_path / "o.png")]) == 2
-    assert main(["saliency", str(image), "--model", str(salgan_pipe), "--raw", str(tmp_path / "m.txt")]) == 2
+    # a bad --raw is refused before anything is written (no overlay left in the current folder)
+    assert main(["saliency", str(image), "--model", str(salgan_pipe), "--raw", str(tmp_path / "m.txt"),
+                 "--out", str(tmp_path / "never.png")]) == 2
+    assert not (tmp_path / "never.png").exists()
+    assert main(["saliency", str(image), "--model", str(salgan_pipe), "--out", str(tmp_path / "o.txt")]) == 2
+    assert "--out must be an image file" in capsys.readouterr().err
     assert main(["saliency", str(image), "--model", str(tmp_path)]) == 2
 
 

@@ -139,7 +139,7 @@ def test_broken_json_line_and_missing_field(copy):
     data = CSSDataset(copy, strict=False)
     assert len(data) == N - 2 and len(data.problems) == 2
     res = CliRunner().invoke(app, ["data", "inspect", str(copy)])
-    assert res.exit_code == 0 and "train.jsonl:2: not valid JSON" in res.output
+    assert res.exit_code == 1 and "train.jsonl:2: not valid JSON" in res.output
 
 
 def test_bad_css_json_and_count_mismatch(copy):

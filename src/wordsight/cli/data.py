@@ -16,17 +16,30 @@ app = typer.Typer(help="Inspect data sets and write synthetic ones.", no_args_is
 SYNTH_LAYOUTS = ("cub", "folder", "saliency", "manifest", "css")
 
 
+DEEP_AUTO_MAX = 2000  # sets with at most this many images are decoded in full unless --no-deep
+
+
 @app.command("inspect")
 def inspect(
     path: Path = typer.Argument(..., help="Data set folder (or a manifest .jsonl)."),
     layout: Optional[str] = typer.Option(None, help="Layout name; detected when omitted."),
     max_problems: int = typer.Option(20, help="Problems to list (all are counted)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    deep: Optional[bool] = typer.Option(
+        None, "--deep/--no-deep", show_default=f"on for sets of at most {DEEP_AUTO_MAX} images",
+        help="Decode every image in full (finds files truncated after their header); --no-deep reads headers only."),
 ) -> None:
-    """Recognise the layout, count items per split and list problems with their paths."""
+    """Recognise the layout, count items per split and list problems with their paths.
+
+    Exit status: 0 no problems, 1 problems found (listed), 2 nothing usable or bad input.
+    """
     from ..data.layouts import inspect_layout
 
     report = inspect_layout(path, layout)
+    images = _image_count(report)
+    run_deep = images <= DEEP_AUTO_MAX if deep is None else deep
+    report["deep"] = _deep_check(path, report) if run_deep else None
+    problems = report["problems"]
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))
     else:
@@ -34,7 +47,11 @@ def inspect(
         for split, summary in report["splits"].items():
             counts = ", ".join(f"{k}={v}" for k, v in summary.items() if k not in ("layout", "split"))
             typer.echo(f"  {split}: {counts}")
-        problems = report["problems"]
+        if report["deep"] is not None:
+            typer.echo(f"  decoded {report['deep']['decoded']} image(s) in full: {report['deep']['corrupt']} corrupt")
+        else:
+            why = "--no-deep" if deep is False else f"{images} images > {DEEP_AUTO_MAX}; pass --deep to decode them all"
+            typer.echo(f"  headers checked only ({why})")
         if problems:
             typer.echo(f"{len(problems)} problem(s):")
             for p in problems[:max_problems]:
@@ -43,6 +60,49 @@ def inspect(
                 typer.echo(f"  ... and {len(problems) - max_problems} more (--max-problems)")
     if not report["usable"]:
         raise InputError(f"{path}: no usable items in the {report['layout']} layout")
+    if problems:
+        if not as_json:
+            typer.echo(f"{path}: {len(problems)} problem(s) found (exit status 1)", err=True)
+        raise typer.Exit(1)
+
+
+def _image_count(report: dict) -> int:
+    """Images of the set per the split summaries (for the --deep default); splits that do not count images
+    count their items or records."""
+    total = 0
+    for summary in report["splits"].values():
+        for key in ("images", "items", "records", "queries"):
+            if isinstance(summary.get(key), int):
+                total += summary[key]
+                break
+    return total
+
+
+def _deep_check(path: Path, report: dict) -> dict:
+    """Decode every image the usable records of each split refer to; add one problem per corrupt file to
+    ``report`` (and to its split's problem count). Returns {"decoded": n, "corrupt": k}."""
+    from ..data.layouts import LAYOUTS
+    from ..data.validation import Problems, decode_check, item_image_files
+
+    spec = LAYOUTS.get(report["layout"])
+    seen = {(p["path"], p["message"]) for p in report["problems"]}
+    done: set[Path] = set()
+    decoded = corrupt = 0
+    for split, summary in report["splits"].items():
+        data = spec.open(path, split=split, strict=False)
+        files = [f for f in item_image_files(data.items) if f not in done]
+        done.update(files)
+        found = Problems()
+        decode_check(files, found)
+        decoded += len(files)
+        for prob in found:
+            if (prob.path, prob.message) not in seen:
+                seen.add((prob.path, prob.message))
+                report["problems"].append({"path": prob.path, "message": prob.message})
+                corrupt += 1
+                if isinstance(summary.get("problems"), int):
+                    summary["problems"] += 1
+    return {"decoded": decoded, "corrupt": corrupt}
 
 
 def _write_synthetic(out: Path, layout: str, n: int, size: int, seed: int) -> None:

@@ -1,16 +1,32 @@
-"""`wordsight generate [MODEL] CAPTION... [-n 8] [--seed 0] [--out grid.png] [--interpolate A B]`."""
+"""`wordsight generate [--model DIR] CAPTION... [-n 8] [--seed 0] [--out grid.png] [--interpolate A B]`.
+
+Every positional argument is a caption; the model is the ``--model`` option (default: the model shipped
+with the package). The old form ``wordsight generate DIR "caption"`` is recognised only to help: a first
+argument that is a pipeline folder is used with a warning showing the ``--model`` form, and one that
+merely looks like a path (it contains a path separator) is an error saying how to write it, instead of
+being drawn as a caption. With ``--model`` given, no argument is ever taken for a path.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Optional
 
 import typer
 
 from ..utils.checks import InputError
 
+PIPELINE_FILE = "pipeline.json"  # the file that makes a folder a text-to-image pipeline
+SHIPPED = "shipped"  # --model shipped names the shipped model explicitly (./shipped is a folder of that name)
+NEW_FORM = 'wordsight generate --model DIR "caption"'
+
 
 def generate(
-    args: list[str] = typer.Argument(..., help="[MODEL_DIR] then one or more captions; without MODEL_DIR the shipped model is used."),
+    args: list[str] = typer.Argument(..., metavar="CAPTION", help="One or more captions (each argument is one caption)."),
+    model: Optional[str] = typer.Option(
+        None, "--model", "-m", metavar="DIR", show_default="the shipped model",
+        help="Pipeline folder (holds pipeline.json), e.g. <run>/pipeline of `wordsight train`; `shipped` names the shipped model."),
     n: int = typer.Option(8, "-n", "--num-images", min=1, help="Images per caption."),
     seed: int = typer.Option(0, help="Noise seed (same seed, same images)."),
     out: Path = typer.Option(Path("generated.png"), help="Output grid PNG (a folder of single images is written beside it with --save-each)."),
@@ -25,7 +41,11 @@ def generate(
     attention: bool = typer.Option(False, "--attention", help="AttnGAN, DualAttnGAN: per caption (its first image), every stage and the attention maps of the 5 most attended words."),
     top_k: int = typer.Option(5, "--top-words", min=1, help="Words shown per attention stage with --attention."),
 ) -> None:
-    """Generate images from captions with a trained text-to-image pipeline."""
+    """Generate images from captions with a trained text-to-image pipeline.
+
+    Every argument is a caption: `wordsight generate "a small red circle"` uses the shipped model,
+    `wordsight generate --model runs/00000-dfgan-synthetic/pipeline "a small red circle"` a trained one.
+    """
     import warnings
 
     import torch
@@ -33,12 +53,10 @@ def generate(
     from ..pipelines.text_to_image import OutOfDomainImageWarning, TextToImage, UnknownWordsWarning
     from ..utils.images import captioned_grid, load_image
 
-    model = None
-    if args and Path(args[0]).is_dir():
-        model, args = args[0], args[1:]
+    folder, args = resolve_model(model, list(args))
     if not args:
-        raise InputError("give at least one caption")
-    pipe = TextToImage.from_pretrained(model, precision=precision, compile=compile)
+        raise InputError(f'give at least one caption ({NEW_FORM})')
+    pipe = TextToImage.from_pretrained(folder, precision=precision, compile=compile)
     gen = torch.Generator().manual_seed(seed)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UnknownWordsWarning)
@@ -73,6 +91,59 @@ def generate(
         for i, im in enumerate(res.to_pil()):
             im.save(folder / f"{i:04d}.png")
     typer.echo(f"wrote {out} ({res.images.shape[0]} images)")
+
+
+def _is_dir(path: str, file: str | None = None) -> bool:
+    """``path`` is a folder (holding ``file``); False for names the OS refuses (too long, NUL bytes)."""
+    try:
+        p = Path(path)
+        return p.is_dir() and (file is None or (p / file).is_file())
+    except (OSError, ValueError):
+        return False
+
+
+def _looks_like_path(arg: str) -> bool:
+    seps = {os.sep, "/"} | ({os.altsep} if os.altsep else set())
+    return any(sep in arg for sep in seps)
+
+
+def resolve_model(model: Optional[str], args: list[str]) -> tuple[Optional[Path], list[str]]:
+    """The pipeline folder to load (None = the shipped model) and the captions.
+
+    Raises InputError for a ``--model`` that is not a folder, and for an old-style first argument that looks
+    like a model path but is not a pipeline folder (a mistyped path is never drawn as a caption).
+    """
+    if model is not None:
+        if model == SHIPPED:
+            return None, args
+        if not model.strip():
+            raise InputError("--model: empty folder name (leave --model out for the shipped model)")
+        if not _is_dir(model):
+            what = "is not a folder" if _exists(model) else "folder not found"
+            raise InputError(f"--model {_short(model)}: {what} (expected a pipeline folder holding {PIPELINE_FILE})")
+        return Path(model), args
+    if args and _is_dir(args[0], PIPELINE_FILE):
+        typer.echo(f"warning: taking {args[0]!r} as the model; this form is deprecated, write "
+                   f"`wordsight generate --model {args[0]} \"caption\"` (every argument is a caption)", err=True)
+        return Path(args[0]), args[1:]
+    if args and _looks_like_path(args[0]):
+        first = _short(args[0])
+        reason = (f"is a folder without {PIPELINE_FILE}" if _is_dir(args[0])
+                  else "is a file, not a pipeline folder" if _exists(args[0]) else "no such folder exists")
+        raise InputError(f"{first!r} looks like a model path, not a caption, and {reason}; the model is an option now: "
+                         f"{NEW_FORM} (a caption with a path separator: pass --model, e.g. --model {SHIPPED})")
+    return None, args
+
+
+def _short(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else f"{text[: limit - 30]}...{text[-27:]}"
+
+
+def _exists(path: str) -> bool:
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _run(pipe, args, n, gen, truncation, interpolate, steps, style_from, load_image):

@@ -23,6 +23,7 @@ app = typer.Typer(
 )
 
 RAW_SUFFIXES = (".png", ".npy")
+OVERLAY_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
 
 
 def write_raw_map(saliency: np.ndarray, path: Path) -> None:
@@ -78,6 +79,11 @@ def saliency(
 
     from ..models.saliency import DEFAULT_SHIPPED, DEFAULT_SHIPPED_TEXT
 
+    # the outputs are checked before any work, so a bad --raw never leaves an overlay behind
+    if raw is not None and raw.suffix.lower() not in RAW_SUFFIXES:
+        raise InputError(f"--raw must end in .png (16-bit) or .npy, got {raw.name}")
+    if out.suffix.lower() not in OVERLAY_SUFFIXES:
+        raise InputError(f"--out must be an image file ({', '.join(OVERLAY_SUFFIXES)}), got {out.name}")
     name = model if model is not None else (DEFAULT_SHIPPED_TEXT if text is not None else DEFAULT_SHIPPED)
     pipe = Saliency.from_pretrained(name)
     if pipe.uses_text and text is None:
@@ -91,7 +97,7 @@ def saliency(
     sal = pipe.compute_saliency(pil, text=text)
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:
-        heatmap_overlay(pil, sal, alpha=alpha).save(tmp, format=(out.suffix.lstrip(".") or "png").upper().replace("JPG", "JPEG"))
+        heatmap_overlay(pil, sal, alpha=alpha).save(tmp, format=OVERLAY_SUFFIXES[out.suffix.lower()])
     typer.echo(f"wrote {out} ({pil.width}x{pil.height}, peak at x={int(np.argmax(sal) % sal.shape[1])}, y={int(np.argmax(sal) // sal.shape[1])})")
     if raw is not None:
         write_raw_map(sal, raw)

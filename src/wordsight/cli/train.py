@@ -141,7 +141,7 @@ def _gan_command(system: str):
         if folder is not None:
             use = (f"wordsight manipulate {folder} IMAGE \"TEXT\"" if (folder / "manipulation.json").exists()
                    else f"wordsight retrieve {folder} IMAGE \"TEXT\" --gallery DIR" if (folder / "retrieval.json").exists()
-                   else f"wordsight generate {folder} \"CAPTION\"")
+                   else f"wordsight generate --model {folder} \"CAPTION\"")
             typer.echo(f"pipeline: {folder} ({use})")
         if result.stopped_by in ("SIGINT", "SIGTERM"):
             raise typer.Exit(130 if result.stopped_by == "SIGINT" else 143)

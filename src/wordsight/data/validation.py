@@ -3,12 +3,15 @@
 Loaders check a whole data set when they are opened and raise one ``InputError`` listing every missing
 or corrupt file with its path, instead of failing halfway through an epoch. Opening checks that files
 exist and that image headers parse (cheap); pixels are decoded lazily in ``__getitem__``, where a
-truncated file still fails with an ``InputError`` naming the path.
+truncated file still fails with an ``InputError`` naming the path. ``decode_check`` decodes every image
+of a loaded set in full (``wordsight data inspect --deep``), so such a file is found before training.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -18,6 +21,7 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
 from ..utils.checks import InputError
+from ..utils.images import open_image
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 MAX_LISTED_PROBLEMS = 50
@@ -75,10 +79,12 @@ def image_size(path: Path, problems: Problems) -> Optional[tuple[int, int]]:
         problems.add(path, "missing image file")
         return None
     try:
-        with Image.open(path) as im:
+        # the header only, without PIL's decompression-bomb refusal: the pixel limit is applied, with its own
+        # message naming the file, when the image is loaded (utils.images.load_image)
+        with open_image(path, max_pixels=0) as im:
             return im.size
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        problems.add(path, f"not a readable image ({exc.__class__.__name__})")
+    except InputError as exc:
+        problems.add(path, f"not a readable image ({(exc.__cause__ or exc).__class__.__name__})")
         return None
 
 
@@ -127,6 +133,57 @@ def check_points_inside(points: Any, size: tuple[int, int], path: Path, problems
     outside = int(np.sum((x < 0) | (x >= w) | (y < 0) | (y >= h)))
     if outside:
         problems.add(path, f"{outside} of {len(x)} fixations lie outside the {w}x{h} image")
+
+
+def _values(item: Any) -> Iterable[Any]:
+    if dataclasses.is_dataclass(item) and not isinstance(item, type):
+        return [getattr(item, f.name) for f in dataclasses.fields(item)]
+    if hasattr(item, "_asdict"):
+        return item._asdict().values()
+    if isinstance(item, dict):
+        return item.values()
+    return vars(item).values() if hasattr(item, "__dict__") else ()
+
+
+def item_image_files(items: Iterable[Any]) -> list[Path]:
+    """The image files the records of a loader refer to (fields holding a path with an image suffix,
+    also inside lists), unique and in first-seen order."""
+    seen: dict[Path, None] = {}
+    for item in items:
+        for value in _values(item):
+            for v in (value if isinstance(value, (list, tuple)) else (value,)):
+                if isinstance(v, (str, os.PathLike)) and is_image_name(v):
+                    seen.setdefault(Path(v))
+    return list(seen)
+
+
+def decode_error(path: Path) -> Optional[str]:
+    """None when ``path`` decodes in full; else why not (truncated, corrupt, missing)."""
+    try:
+        with Image.open(path) as im:
+            im.load()
+        return None
+    except FileNotFoundError:
+        return "missing image file"
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        return f"corrupt image: the pixels do not decode ({str(exc) or exc.__class__.__name__})"
+
+
+def decode_check(paths: Iterable[Path], problems: Problems, workers: int | None = None) -> int:
+    """Decode every image of ``paths`` in full, adding one problem per file that fails; returns how many failed.
+
+    A header check (``image_size``) passes a JPEG cut after its header; training would stop on it later.
+    """
+    paths = list(paths)
+    workers = workers or min(8, os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:  # PIL decodes without holding the GIL
+        errors = list(pool.map(decode_error, paths))
+    bad = 0
+    for path, err in zip(paths, errors):
+        if err is not None:
+            problems.add(path, err)
+            bad += 1
+    return bad
 
 
 class LazyDataset(Dataset):
