@@ -9,18 +9,27 @@ config is saved next to every run and every set of weights.
         model: ModelConfig = field(default_factory=ModelConfig)
 
     cfg = load_config(TrainConfig, "configs/dfgan_synthetic.yaml", ["lr=2e-4", "model.nf=16"])
+
+Values are checked when they are read: first against the field's type (an int field given "abc" or 2.5 is
+an error), then against the field's :class:`Check` (range, choices, power of two, ...), declared once per
+config class with :func:`register_checks` and applied by the loader to every section, so a bad value is
+one ConfigError naming its full key ("data.synthetic.num_scenes must be >= 1, got 0") before anything runs.
+
+    register_checks(TrainConfig, {"batch_size": Check(ge=1), "ema_decay": Check(ge=0, lt=1)})
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import re
 import types
 import typing
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence, TypeVar
+from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 import yaml
 
@@ -50,6 +59,177 @@ def safe_load_yaml(text: str) -> Any:
 
 class ConfigError(ValueError):
     """A config file or override that does not fit the config's fields."""
+
+
+# ---------------------------------------------------------------------------------------------------
+# value checks: one declarative rule per field, applied by the loader
+
+
+def _show(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+@dataclass(frozen=True)
+class Check:
+    """The values a config field allows beyond its type. Every part is optional:
+
+    * ``ge`` / ``gt`` / ``le`` / ``lt``: a finite number in that range (NaN and infinities never pass);
+    * ``finite``: any finite number;
+    * ``power_of_two``: an integer power of two (with ``ge``: at least that);
+    * ``multiple_of``: an integer multiple of it;
+    * ``choices``: one of these values, or a callable returning them (a registry's names, read when checked);
+    * ``each``: a :class:`Check` for every item of a list/tuple value (reported as ``key[i]``);
+    * ``nonempty``: a list/tuple/string value must not be empty;
+    * ``ignore_case``: ``choices`` compare strings case-insensitively (registries do);
+    * ``note``: said after the rule, e.g. ``"0 = off"`` -> "must be >= 0 (0 = off), got -3".
+
+    ``None`` always passes (whether a field may be null is its type's business)."""
+
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+    power_of_two: bool = False
+    multiple_of: int | None = None
+    choices: Sequence[Any] | Callable[[], Sequence[Any]] | None = None
+    each: "Check | None" = None
+    nonempty: bool = False
+    ignore_case: bool = False  # choices: compare strings case-insensitively (registry names)
+    finite: bool = False  # any finite number (no range)
+    note: str = ""
+
+    @property
+    def numeric(self) -> bool:
+        return any(v is not None for v in (self.ge, self.gt, self.le, self.lt, self.multiple_of)) or self.power_of_two or self.finite
+
+    def allowed(self) -> list[Any]:
+        choices = self.choices() if callable(self.choices) else self.choices
+        return list(choices or ())
+
+    def rule(self) -> str:
+        """The rule in words: "must be in [0, 1)", "must be a power of two >= 8", "must be one of [...]"."""
+        note = f" ({self.note})" if self.note else ""
+        if self.choices is not None:
+            return f"must be one of {self.allowed()}{note}"
+        low = f"[{_show(self.ge)}" if self.ge is not None else f"({_show(self.gt)}" if self.gt is not None else ""
+        high = f"{_show(self.le)}]" if self.le is not None else f"{_show(self.lt)})" if self.lt is not None else ""
+        if low and high:
+            bound = f"in {low}, {high}"
+        elif low:
+            bound = f">= {low[1:]}" if low[0] == "[" else f"> {low[1:]}"
+        elif high:
+            bound = f"<= {high[:-1]}" if high[-1] == "]" else f"< {high[:-1]}"
+        else:
+            bound = ""
+        kind = "a power of two" if self.power_of_two else f"a multiple of {self.multiple_of}" if self.multiple_of else ""
+        return f"must be {' '.join(x for x in (kind, bound) if x) or 'a finite number'}{note}"
+
+    def problem(self, value: Any, where: str) -> str | None:
+        """The error message for ``value`` at key ``where``, or None when it is allowed."""
+        if value is None:
+            return None
+        if self.nonempty and isinstance(value, (list, tuple, str)) and len(value) == 0:
+            return f"{where} must not be empty"
+        if self.each is not None and isinstance(value, (list, tuple)):
+            for i, item in enumerate(value):
+                msg = self.each.problem(item, f"{where}[{i}]")
+                if msg:
+                    return msg
+        if self.choices is not None:
+            allowed = self.allowed()
+            if self.ignore_case and isinstance(value, str):
+                ok = value.lower() in [a.lower() if isinstance(a, str) else a for a in allowed]
+            else:
+                ok = any(value == a and type(value) is type(a) for a in allowed)
+            if not ok:
+                return f"{where} {self.rule()}, got {_show(value)}"
+        if not self.numeric:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"{where} {self.rule()}, got {_show(value)}"
+        bad = (not math.isfinite(value)
+               or (self.ge is not None and not value >= self.ge) or (self.gt is not None and not value > self.gt)
+               or (self.le is not None and not value <= self.le) or (self.lt is not None and not value < self.lt))
+        if self.power_of_two or self.multiple_of:
+            whole = isinstance(value, int) or (isinstance(value, float) and math.isfinite(value) and value.is_integer())
+            n = int(value) if whole else 0
+            if not whole or (self.power_of_two and (n < 1 or n & (n - 1))) or (self.multiple_of and n % self.multiple_of):
+                bad = True
+        return f"{where} {self.rule()}, got {_show(value)}" if bad else None
+
+
+# checks by class ("module.QualName"), so a class can be given checks by a module that may not import it
+_CHECKS: dict[str, dict[str, Check]] = {}
+
+
+def _class_key(target: type | str) -> str:
+    return target if isinstance(target, str) else f"{target.__module__}.{target.__qualname__}"
+
+
+def register_checks(target: type | str, checks: Mapping[str, Check]) -> None:
+    """Declare the :class:`Check` of fields of a config class (a dataclass, or a class whose ``__init__``
+    arguments are a config section); ``target`` is the class or its ``"module.QualName"``. Checks add up
+    over calls and are inherited by subclasses (a subclass's own check of a field wins)."""
+    if not isinstance(target, str):
+        names = set(_param_types(target)) if not dataclasses.is_dataclass(target) else {f.name for f in dataclasses.fields(target)}
+        unknown = sorted(set(checks) - names)
+        if unknown:
+            raise ValueError(f"register_checks: {target.__name__} has no field(s) {unknown}")
+    _CHECKS.setdefault(_class_key(target), {}).update(checks)
+
+
+def registered_checks() -> dict[str, dict[str, Check]]:
+    """Every registered class key and its field checks (for tests that the declarations stay current)."""
+    return {k: dict(v) for k, v in _CHECKS.items()}
+
+
+def field_checks(cls: type) -> dict[str, Check]:
+    """The checks of ``cls``'s fields, its base classes' included."""
+    out: dict[str, Check] = {}
+    for klass in reversed(getattr(cls, "__mro__", (cls,))):
+        out.update(_CHECKS.get(_class_key(klass), {}))
+    return out
+
+
+def check_values(cls: type, values: Mapping[str, Any], where: str = "") -> None:
+    """Raise a ConfigError for the first value that breaks its field's :class:`Check`."""
+    checks = field_checks(cls)
+    for name, value in values.items():
+        check = checks.get(name)
+        if check is not None:
+            msg = check.problem(value, f"{where}.{name}" if where else name)
+            if msg:
+                raise ConfigError(msg)
+
+
+def check_fields(cfg: Any, where: str = "") -> None:
+    """Check every field of a config dataclass instance (not the dataclasses nested in it)."""
+    check_values(type(cfg), {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)}, where)
+
+
+def _param_types(cls: type) -> dict[str, Any]:
+    """``__init__`` argument name -> type (Any where there is no usable annotation)."""
+    import inspect
+
+    params = [p for p in inspect.signature(cls.__init__).parameters.values()
+              if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    try:
+        hints = typing.get_type_hints(cls.__init__)
+    except Exception:  # an annotation that does not resolve: no type check for that class
+        hints = {}
+    return {p.name: hints.get(p.name, Any) for p in params}
+
+
+def check_kwargs(cls: type, values: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """A config section that holds ``cls.__init__`` arguments (e.g. a saliency ``model:``): each value
+    checked against the argument's type and the class's checks; returns the values as typed. Unknown
+    keys are the caller's business (they are passed through unchecked)."""
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"{where}: expected a mapping, got {values!r}")
+    types_ = _param_types(cls)
+    typed = {k: _coerce(v, types_[k], f"{where}.{k}") if k in types_ else v for k, v in values.items()}
+    check_values(cls, typed, where)
+    return typed
 
 
 def _field_types(cls: type) -> dict[str, Any]:
@@ -127,7 +307,10 @@ def _key_hint(cls: type | None, key: str) -> str:
     return f" ({text})" if text else ""
 
 
-def _from_dict(cls: type[C], data: dict, where: str = "") -> C:
+def checked_values(cls: type, data: dict, where: str = "") -> dict[str, Any]:
+    """The values of a (possibly partial) mapping for config dataclass ``cls``, each key known, each value
+    of its field's type (converted) and passing its field's :class:`Check`; ``cls`` itself is not built, so
+    its own ``__post_init__`` checks (several fields together, required values) do not run."""
     types_ = _field_types(cls)
     unknown = [k for k in data if k not in types_]
     if unknown:
@@ -137,7 +320,12 @@ def _from_dict(cls: type[C], data: dict, where: str = "") -> C:
             f"{_key_hint(cls, unknown[0])}"
         )
     kwargs = {k: _coerce(v, types_[k], f"{where}.{k}" if where else k) for k, v in data.items()}
-    return cls(**kwargs)
+    check_values(cls, kwargs, where)
+    return kwargs
+
+
+def _from_dict(cls: type[C], data: dict, where: str = "") -> C:
+    return cls(**checked_values(cls, data, where))
 
 
 def config_from_dict(cls: type[C], data: dict) -> C:
@@ -228,9 +416,16 @@ def resolve_config_path(name_or_path: str | os.PathLike) -> Path:
 
 
 def load_config(cls: type[C], path: str | os.PathLike | None = None, overrides: Sequence[str] = ()) -> C:
+    """The config of a YAML file (or a shipped config's name) with ``key=value`` overrides, every value
+    checked. A config class may define ``check_loaded(self)``: the checks that need the whole config (a
+    section whose valid keys depend on ``system``, say); it runs here, after the fields' own checks."""
     data = read_yaml(resolve_config_path(path)) if path is not None else {}
     data = apply_overrides(data, overrides, cls)
-    return _from_dict(cls, data)
+    cfg = _from_dict(cls, data)
+    check_loaded = getattr(cfg, "check_loaded", None)
+    if callable(check_loaded):
+        check_loaded()
+    return cfg
 
 
 def save_config(cfg: Any, path: str | os.PathLike) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Literal, Optional, Sequence
 
 import numpy as np
@@ -191,6 +191,14 @@ class WorldConfig:
             bad = [b for b in self.backgrounds if b not in BACKGROUNDS]
             if bad or not self.backgrounds:
                 raise InputError(f"unknown backgrounds {bad}; known: {list(BACKGROUNDS)}")
+        if self.seed < 0 or self.length < 0:
+            raise InputError(f"seed and length must be >= 0, got {self.seed} and {self.length}")
+        if self.observers < 1:
+            raise InputError(f"observers must be >= 1, got {self.observers}")
+        if len(self.fixations_per_observer) != 2 or not 1 <= self.fixations_per_observer[0] <= self.fixations_per_observer[1]:
+            raise InputError(f"fixations_per_observer must be (fewest, most) with 1 <= fewest <= most, got {self.fixations_per_observer}")
+        if not (math.isfinite(self.gaze_sigma) and self.gaze_sigma > 0):
+            raise InputError(f"gaze_sigma must be a positive fraction of the image side, got {self.gaze_sigma}")
 
 
 # ----------------------------------------------------------------------------------------------

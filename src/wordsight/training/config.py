@@ -8,7 +8,9 @@ names what it changes. ``data`` is a :class:`DataConfig`: the data source the co
 options shared by every source, and one section of options per kind of source (``synthetic`` for the
 built-in world, ``captions`` for the captioned-image layouts); only the section of the source that is
 actually trained on reaches its loader. A misspelled key anywhere is a :class:`ConfigError` listing the
-valid keys.
+valid keys, and every value is checked when the config is loaded (the :func:`~wordsight.config.register_checks`
+tables below: ranges, choices, powers of two, for every section, the systems' ``model`` sections included),
+so a bad value is one error naming its key before any data is made or run folder created.
 
     data:
       source: synthetic          # synthetic | cub | oxford | coco | folder (what --data defaults to)
@@ -23,7 +25,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal, Optional
 
-from ..config import ConfigError, config_from_dict
+from ..config import Check, ConfigError, _from_dict, check_fields, checked_values, register_checks
 
 
 PRECISIONS = ("auto", "no", "bf16", "fp16")
@@ -44,8 +46,7 @@ class OptimizerConfig:
     momentum: float = 0.9  # sgd only
 
     def __post_init__(self) -> None:
-        if not self.lr > 0 or not 0.0 <= self.momentum < 1.0:
-            raise ConfigError(f"optimizer lr must be > 0 and momentum in [0, 1), got {self.lr} and {self.momentum}")
+        check_fields(self, "optimizer")
 
 
 @dataclass
@@ -67,8 +68,12 @@ class SyntheticDataConfig:
     manipulation: bool = False
 
     def __post_init__(self) -> None:
-        if self.num_scenes < 1:
-            raise ConfigError(f"data.synthetic.num_scenes must be >= 1, got {self.num_scenes}")
+        check_fields(self, "data.synthetic")
+        if self.min_objects > self.max_objects:
+            raise ConfigError(f"data.synthetic.min_objects ({self.min_objects}) must be <= data.synthetic.max_objects ({self.max_objects})")
+        low, high = self.fixations_per_observer
+        if low > high:
+            raise ConfigError(f"data.synthetic.fixations_per_observer must be [fewest, most], got [{low}, {high}]")
 
     def world_options(self) -> dict[str, Any]:
         """Keyword arguments of ``WorldConfig`` (all but seed, image_size and split)."""
@@ -89,8 +94,7 @@ class CaptionDataConfig:
     check_images: bool = True  # open every image when the data set is read (false: only check it exists)
 
     def __post_init__(self) -> None:
-        if self.captions_per_image is not None and self.captions_per_image < 1:
-            raise ConfigError(f"data.captions.captions_per_image must be >= 1, got {self.captions_per_image}")
+        check_fields(self, "data.captions")
 
 
 @dataclass
@@ -114,10 +118,7 @@ class DataConfig:
             self.captions = _section(CaptionDataConfig, self.captions, "data.captions")
         if self.source not in DATA_SOURCES:
             raise ConfigError(f"data.source: {self.source!r} is not one of {list(DATA_SOURCES)}")
-        if self.text_encoder not in TEXT_ENCODERS:
-            raise ConfigError(f"data.text_encoder must be 'minilm' or 'bilstm', got {self.text_encoder!r}")
-        if self.sentence_whitening < 0:
-            raise ConfigError(f"data.sentence_whitening must be >= 0 (0 = off), got {self.sentence_whitening}")
+        check_fields(self, "data")
         hard_negative_attributes(self.hard_negatives)  # validates
 
     @staticmethod
@@ -129,8 +130,6 @@ class DataConfig:
 
 
 def _section(cls: type, value: dict, where: str) -> Any:
-    from ..config import _from_dict
-
     return _from_dict(cls, value, where)
 
 
@@ -213,17 +212,7 @@ class TrainConfig:
             self.mixed_precision = "bf16" if self.mixed_precision else "no"
         if self.mixed_precision not in PRECISIONS:
             raise ConfigError(f"mixed_precision: {self.mixed_precision!r} is not one of {list(PRECISIONS)}")
-        positive = ["batch_size", "grad_accum", "log_every", "sample_every", "checkpoint_every", "keep_last", "num_samples", "max_bad_steps"]
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.steps < 0 or self.warmup_steps < 0:
-            raise ConfigError(f"steps and warmup_steps must be >= 0, got {self.steps} and {self.warmup_steps}")
-        if self.minutes is not None and self.minutes <= 0:
-            raise ConfigError(f"minutes must be positive, got {self.minutes}")
-        if self.lr_decay_every < 0 or self.lr_decay_every_epochs < 0 or not 0.0 < self.lr_decay_factor <= 1.0:
-            raise ConfigError(f"lr_decay_every and lr_decay_every_epochs must be >= 0 and lr_decay_factor in (0, 1], got "
-                              f"{self.lr_decay_every}, {self.lr_decay_every_epochs} and {self.lr_decay_factor}")
+        check_fields(self)
         if self.lr_schedule == "step" and (self.lr_decay_every > 0) == (self.lr_decay_every_epochs > 0):
             raise ConfigError("lr_schedule step needs exactly one of lr_decay_every (steps) and lr_decay_every_epochs, "
                               f"got {self.lr_decay_every} and {self.lr_decay_every_epochs}")
@@ -232,25 +221,49 @@ class TrainConfig:
         for name, count in self.phase_repeats.items():
             if isinstance(count, bool) or not isinstance(count, int) or count < 1:
                 raise ConfigError(f"phase_repeats.{name} must be an integer >= 1, got {count!r}")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ConfigError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
-        if self.grad_clip is not None and self.grad_clip <= 0:
-            raise ConfigError(f"grad_clip must be positive or null, got {self.grad_clip}")
-        self._check_evaluation()
-
-    def _check_evaluation(self) -> None:
-        if self.eval_every < 0:
-            raise ConfigError(f"eval_every must be >= 0 (0 = off), got {self.eval_every}")
-        if self.eval_every_minutes is not None and self.eval_every_minutes <= 0:
-            raise ConfigError(f"eval_every_minutes must be positive or null, got {self.eval_every_minutes}")
-        if self.eval_captions < 1:
-            raise ConfigError(f"eval_captions must be >= 1, got {self.eval_captions}")
-        bad = [s for s in self.eval_splits if s not in EVAL_SPLITS]
-        if bad or not self.eval_splits or len(set(self.eval_splits)) != len(self.eval_splits):
+        if len(set(self.eval_splits)) != len(self.eval_splits):
             raise ConfigError(f"eval_splits must be distinct names from {list(EVAL_SPLITS)}, got {self.eval_splits!r}")
         if self.evaluates and not self.metrics:
             raise ConfigError("metrics is empty but evaluation is on (eval_every / eval_every_minutes); name metrics, "
                               "e.g. [oracle], or set eval_every=0")
+
+    def check_loaded(self) -> None:
+        """The checks that depend on ``system`` or a registry (run by ``load_config``; a config built in code
+        may pair a ``model`` with another system given to ``train``): ``system`` is registered, every ``model``
+        key and value fits its config class (its checks of several values together, and values it requires,
+        run when the model is built: a shipped config may leave a path to the command line),
+        ``optimizers`` and ``phase_repeats`` name its optimizers and phases, each optimizer's settings are
+        valid, and ``metrics`` are registered metrics."""
+        from .objective import SYSTEMS
+
+        if self.system not in SYSTEMS:
+            raise ConfigError(f"system must be one of {SYSTEMS.names()}, got {self.system!r}")
+        objective = SYSTEMS.get(self.system)
+        model_cls = objective.config_cls
+        if isinstance(self.model, model_cls):
+            check_fields(self.model, "model")
+        else:  # each value; the system's own checks of several values run when it is built (build_objective)
+            checked_values(model_cls, dict(self.model), "model")
+        phases = tuple(getattr(objective, "phases", ()))
+        optimizers = sorted({p.optimizer for p in phases})
+        if not isinstance(self.optimizers, dict):
+            raise ConfigError(f"optimizers must map optimizer names ({', '.join(optimizers)}) to settings, got {self.optimizers!r}")
+        for name, settings in self.optimizers.items():
+            if name not in optimizers:
+                raise ConfigError(f"unknown optimizer {name!r} for system {self.system!r}; its optimizers: {', '.join(optimizers)}")
+            if isinstance(settings, OptimizerConfig):
+                check_fields(settings, f"optimizers.{name}")
+            elif isinstance(settings, dict):
+                _from_dict(OptimizerConfig, settings, f"optimizers.{name}")
+            elif settings is not None:
+                raise ConfigError(f"optimizers.{name} must be a mapping (lr, betas, weight_decay, eps, kind, momentum), got {settings!r}")
+        names = [p.name for p in phases]
+        msg = METRIC_NAMES.problem(self.metrics, "metrics")
+        if msg:
+            raise ConfigError(msg)
+        unknown = sorted(set(self.phase_repeats) - set(names))
+        if unknown:
+            raise ConfigError(f"phase_repeats names unknown phase {unknown[0]!r}; this system's phases: {', '.join(names)}")
 
 
 def resolve_optimizers(cfg: TrainConfig, defaults: dict[str, OptimizerConfig]) -> dict[str, OptimizerConfig]:
@@ -265,5 +278,116 @@ def resolve_optimizers(cfg: TrainConfig, defaults: dict[str, OptimizerConfig]) -
             override = dataclasses.asdict(override)
         if not isinstance(override, dict):
             raise ConfigError(f"optimizers.{name} must be a mapping (lr, betas, weight_decay, eps), got {override!r}")
-        out[name] = config_from_dict(OptimizerConfig, {**dataclasses.asdict(default), **override})
+        out[name] = _from_dict(OptimizerConfig, {**dataclasses.asdict(default), **override}, f"optimizers.{name}")
     return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# The allowed values of every field (wordsight.config.Check). The systems' model config classes are named
+# by "module.QualName": their modules import this one, so this table cannot import them.
+
+COUNT = Check(ge=1)
+OFF_OR_COUNT = Check(ge=0, note="0 = off")
+NON_NEGATIVE = Check(ge=0)
+POSITIVE = Check(gt=0)
+WEIGHT = Check(ge=0, note="0 = off")  # a loss weight
+SEED = Check(ge=0, le=2**32 - 1)
+PROBABILITY = Check(ge=0, le=1)
+TRUNCATION = Check(gt=0, le=1)  # models.dfgan.truncated_noise
+WIDTHS = Check(nonempty=True, each=COUNT)
+
+
+def _metric_names() -> list[str]:
+    from ..metrics import list_metrics
+
+    return list_metrics()
+
+
+def _backgrounds() -> list[str]:
+    from ..data.synthetic import BACKGROUNDS
+
+    return list(BACKGROUNDS)
+
+
+register_checks(OptimizerConfig, {
+    "lr": POSITIVE, "betas": Check(each=Check(ge=0, lt=1)), "weight_decay": NON_NEGATIVE, "eps": POSITIVE,
+    "momentum": Check(ge=0, lt=1),
+})
+register_checks(SyntheticDataConfig, {
+    "num_scenes": COUNT, "min_objects": Check(ge=1, le=3), "max_objects": Check(ge=1, le=3), "captions_per_image": COUNT,
+    "backgrounds": Check(nonempty=True, each=Check(choices=_backgrounds)), "observers": COUNT,
+    "fixations_per_observer": Check(each=COUNT), "gaze_sigma": POSITIVE,
+})
+register_checks(CaptionDataConfig, {
+    "split": Check(choices=("train", "test", "val", "all")), "captions_per_image": COUNT,
+    "year": Check(choices=("2014", "2017")),
+})
+register_checks(DataConfig, {"sentence_whitening": OFF_OR_COUNT})
+# checked by TrainConfig.check_loaded (at load; a config built in code meets training.evaluation's check)
+METRIC_NAMES = Check(each=Check(choices=_metric_names, ignore_case=True))
+register_checks(TrainConfig, {
+    "batch_size": COUNT, "steps": NON_NEGATIVE, "minutes": POSITIVE, "grad_accum": COUNT,
+    "lr_decay_every": Check(ge=0, note="0 = use lr_decay_every_epochs"), "lr_decay_every_epochs": NON_NEGATIVE,
+    "lr_decay_factor": Check(gt=0, le=1), "warmup_steps": NON_NEGATIVE, "grad_clip": POSITIVE, "ema_decay": Check(ge=0, lt=1),
+    "seed": SEED, "log_every": COUNT, "sample_every": COUNT, "checkpoint_every": COUNT, "keep_last": COUNT,
+    "num_samples": COUNT, "max_bad_steps": COUNT, "eval_every": OFF_OR_COUNT, "eval_every_minutes": POSITIVE,
+    "eval_captions": COUNT,
+    "eval_splits": Check(nonempty=True, each=Check(choices=EVAL_SPLITS)), "eval_seed": SEED,
+})
+
+_OBJECTIVES = "wordsight.training.objectives"
+_ATTNGAN = {
+    "branch_num": Check(ge=1, le=6), "base_size": Check(power_of_two=True, ge=16), "gf_dim": COUNT, "df_dim": COUNT,
+    "z_dim": COUNT, "sentence_dim": COUNT, "c_dim": COUNT, "r_num": NON_NEGATIVE, "words_num": COUNT,
+    "damsm_weight": WEIGHT, "gamma1": POSITIVE, "gamma2": POSITIVE, "gamma3": POSITIVE, "kl_weight": WEIGHT,
+    "image_size": Check(power_of_two=True, ge=16), "truncation": TRUNCATION,
+}
+MODEL_CHECKS: dict[str, dict[str, Check]] = {
+    f"{_OBJECTIVES}.dfgan.DFGANConfig": {
+        "nf": COUNT, "z_dim": COUNT, "sentence_dim": COUNT, "image_size": Check(power_of_two=True, ge=8),
+        "ma_gp_k": NON_NEGATIVE, "ma_gp_p": POSITIVE, "truncation": TRUNCATION, "d_gamma_init": Check(finite=True),
+        "damsm_sentence_weight": WEIGHT, "damsm_gamma3": POSITIVE, "damsm_hard_negative_weight": WEIGHT,
+    },
+    f"{_OBJECTIVES}.attngan.AttnGANConfig": _ATTNGAN,  # DualAttnGANConfig inherits these (its two bools need none)
+    f"{_OBJECTIVES}.gan_int_cls.GANINTCLSConfig": {
+        "ngf": COUNT, "ndf": COUNT, "z_dim": COUNT, "sentence_dim": COUNT, "text_dim": COUNT,
+        "image_size": Check(power_of_two=True, ge=16), "cls_weight": Check(ge=0, lt=1), "interp_weight": WEIGHT,
+        "interp_beta": PROBABILITY, "truncation": TRUNCATION, "instance_noise": Check(ge=0, note="0 = off"),
+        "real_label": Check(gt=0.5, le=1, note="1 = no smoothing"),
+    },
+    f"{_OBJECTIVES}.gan_int_cls.StyleEncoderConfig": {"nf": COUNT},
+    f"{_OBJECTIVES}.stackgan.StackGANConfig": {
+        "stage": Check(choices=(1, 2)), "ngf": COUNT, "ndf": COUNT, "z_dim": COUNT, "sentence_dim": COUNT, "c_dim": COUNT,
+        "stage1_size": Check(power_of_two=True, ge=16), "upscale": Check(power_of_two=True, ge=2), "r_num": NON_NEGATIVE,
+        "kl_weight": WEIGHT, "image_size": Check(power_of_two=True, ge=16), "truncation": TRUNCATION,
+    },
+    f"{_OBJECTIVES}.stackgan_pp.StackGANPPConfig": {
+        "branch_num": Check(ge=1, le=6), "base_size": Check(power_of_two=True, ge=16), "gf_dim": COUNT, "df_dim": COUNT,
+        "z_dim": COUNT, "sentence_dim": COUNT, "c_dim": COUNT, "r_num": NON_NEGATIVE, "kl_weight": WEIGHT,
+        "uncond_weight": WEIGHT, "colour_weight": WEIGHT, "image_size": Check(power_of_two=True, ge=16), "truncation": TRUNCATION,
+    },
+    f"{_OBJECTIVES}.sisgan.SISGANConfig": {
+        "vocabulary": Check(nonempty=True), "image_size": Check(power_of_two=True, ge=16), "ngf": COUNT, "ndf": COUNT,
+        "text_dim": COUNT, "word_embedding_dim": COUNT, "c_dim": COUNT, "r_num": NON_NEGATIVE, "max_length": COUNT,
+        "embedding_channels": WIDTHS, "embedding_steps": Check(ge=0, note="0 skips the text-embedding stage"),
+        "margin": NON_NEGATIVE, "mismatch_weight": WEIGHT, "fake_weight": WEIGHT, "kl_weight": WEIGHT,
+    },
+    f"{_OBJECTIVES}.tagan.TAGANConfig": {
+        "vocabulary": Check(nonempty=True), "image_size": Check(power_of_two=True, ge=32), "nf": COUNT, "text_dim": COUNT,
+        "word_embedding_dim": COUNT, "c_dim": COUNT, "r_num": NON_NEGATIVE, "max_length": COUNT,
+        "lambda_cond": WEIGHT, "lambda_rec": WEIGHT, "kl_weight": WEIGHT,
+    },
+    f"{_OBJECTIVES}.tirg.TIRGConfig": {
+        "vocabulary": Check(nonempty=True), "embed_dim": COUNT, "word_embedding_dim": COUNT, "image_size": COUNT,
+        "channels": WIDTHS, "normalize_scale": POSITIVE, "text_dropout": Check(ge=0, lt=1), "max_length": COUNT,
+    },
+    # `wordsight train damsm` builds this from its options (cli/train_damsm.py); config_from_dict checks it
+    "wordsight.training.damsm.DAMSMTrainConfig": {
+        "steps": COUNT, "batch_size": Check(ge=2, note="the loss contrasts pairs"), "image_size": Check(multiple_of=16, ge=16),
+        "lr": POSITIVE, "betas": Check(each=Check(ge=0, lt=1)), "rnn_grad_clip": POSITIVE, "gamma1": POSITIVE,
+        "gamma2": POSITIVE, "gamma3": POSITIVE, "num_items": COUNT, "minutes": POSITIVE, "seed": SEED, "log_every": COUNT,
+        "eval_images": Check(ge=0, note="0 = skip"), "eval_distractors": COUNT,
+    },
+}
+for _name, _checks in MODEL_CHECKS.items():
+    register_checks(_name, _checks)

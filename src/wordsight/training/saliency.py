@@ -35,20 +35,21 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
-from ..config import ConfigError, save_config
+from ..config import Check, ConfigError, check_fields, check_kwargs, register_checks, save_config
 from ..hub import save_pretrained, save_weights, state_dict_for_save
-from ..losses.saliency_objectives import SALICONObjective, SalGANObjective, TextSalGANObjective
+from ..losses.saliency_objectives import SALICONObjective, SaliencyGANObjective, SalGANObjective, TextSalGANObjective
 from ..metrics.saliency import cc, kld
 from ..models.salgan import SalGANDiscriminator, SalGANGenerator
 from ..models.saliency import predict_maps, save_saliency_folder
 from ..models.salicon import SALICON
-from ..models.text_salgan import TextSalGANDiscriminator, TextSalGANGenerator
-from ..models.vgg import default_vgg16_path
+from ..models.text_salgan import ARCHS, TextSalGANDiscriminator, TextSalGANGenerator
+from ..models.vgg import NORMALIZATIONS, default_vgg16_path
 from ..utils.checks import InputError
 from ..utils.images import heatmap_overlay, make_grid, tensor_to_pil
 from ..utils.io import atomic_dir, atomic_path, atomic_write_json
 from ..utils.registry import Registry, RegistryError
 from .checkpoint import list_checkpoints, load_module_weights, load_state, prune_checkpoints, save_state
+from .config import COUNT, NON_NEGATIVE, OFF_OR_COUNT, POSITIVE, SEED
 from .data import mix_seed
 from .rundir import MetricsLogger, make_run_dir, resolve_resume, truncate_metrics
 from .saliency_data import SaliencyDataConfig, SaliencyTensors, augment_saliency_batch, check_augment
@@ -96,6 +97,10 @@ class SaliencyTrainConfig:
     progress: bool = True
     data: SaliencyDataConfig = field(default_factory=SaliencyDataConfig)
 
+    def check_loaded(self) -> None:
+        """``load_config`` runs :func:`check_config` (the sections checked against the system's classes)."""
+        check_config(self)
+
 
 @dataclass
 class SaliencyTrainResult:
@@ -115,21 +120,44 @@ def _checked_kwargs(cls: type, values: dict, what: str, reserved: tuple[str, ...
 
 
 def check_config(cfg: SaliencyTrainConfig) -> None:
+    """Every value of a saliency config: the fields (the checks registered below), ``input_size`` against what
+    the system's networks take, and ``model`` / ``discriminator`` / ``objective`` against the init arguments
+    of the system's classes (keys, types and values)."""
     if cfg.system not in SALIENCY_SYSTEMS:
         raise ConfigError(f"system must be one of {SALIENCY_SYSTEMS.names()}, got {cfg.system!r}")
-    if cfg.optimizer is not None and cfg.optimizer not in OPTIMIZERS:
-        raise ConfigError(f"optimizer must be one of {OPTIMIZERS}, got {cfg.optimizer!r}")
-    for name in ("batch_size", "epochs", "log_every", "checkpoint_every", "keep_last"):
-        if getattr(cfg, name) < 1:
-            raise ConfigError(f"{name} must be >= 1, got {getattr(cfg, name)}")
+    check_fields(cfg)
+    if isinstance(cfg.data, SaliencyDataConfig):
+        check_fields(cfg.data, "data")
+    for name in ("model", "discriminator", "objective", "augment"):
+        if not isinstance(getattr(cfg, name), dict):
+            raise ConfigError(f"{name}: expected a mapping, got {getattr(cfg, name)!r}")
     check_augment(cfg.augment)
     system = SALIENCY_SYSTEMS.get(cfg.system)
     _checked_kwargs(system.generator, cfg.model, "model", ("text_dim", "fine_size", "coarse_size"))
+    check_kwargs(system.generator, cfg.model, "model")
     if system.discriminator is not None:
         _checked_kwargs(system.discriminator, cfg.discriminator, "discriminator", ("text_dim", "input_size"))
+        check_kwargs(system.discriminator, cfg.discriminator, "discriminator")
     elif cfg.discriminator:
         raise ConfigError(f"{cfg.system} has no discriminator; remove the discriminator options")
     _checked_kwargs(system.objective, cfg.objective, "objective", _OBJECTIVE_RESERVED)
+    check_kwargs(system.objective, cfg.objective, "objective")
+    size = _input_size_check(system, cfg.model)
+    msg = size.problem(list(cfg.input_size), "input_size") if size is not None else None
+    if msg:
+        raise ConfigError(f"{msg} ({cfg.system}{' ' + cfg.model['arch'] if 'arch' in cfg.model else ''})")
+
+
+def _input_size_check(system: "SaliencySystem", model: dict) -> Optional[Check]:
+    """What (height, width) the system's networks take: SalGAN and the full text-SalGAN pool 4 times
+    (multiples of 16), the small text-SalGAN once (even), SALICON's coarse half-size stream needs >= 32."""
+    if system.generator is SALICON:
+        return Check(each=Check(ge=64, note="its coarse stream is half the size and needs >= 32"))
+    if system.generator is TextSalGANGenerator and model.get("arch", "full") == "small":
+        return Check(each=Check(ge=2, multiple_of=2))
+    if system.generator in (SalGANGenerator, TextSalGANGenerator):
+        return Check(each=Check(ge=16, multiple_of=16))
+    return None
 
 
 # objective init arguments the loop passes itself (the networks), not options of the config
@@ -275,6 +303,46 @@ SALIENCY_SYSTEMS.register("text-salgan", SaliencySystem(TextSalGANGenerator, Tex
                                                         _text_salgan_networks, ("adam", 1e-4), uses_text=True,
                                                         default_config="text_salgan_synthetic", default_data="synthetic",
                                                         summary="text-aligned SalGAN saliency (seed 000)"))
+
+
+# ---------------------------------------------------------------------------- the allowed values
+def _text_encoders() -> list[str]:
+    from .. import text  # noqa: F401  (registers the encoders)
+    from ..text.base import ENCODERS
+
+    return ENCODERS.names()
+
+
+def _saliency_categories() -> list[str]:
+    from ..data.records import SALIENCY_CATEGORIES
+
+    return list(SALIENCY_CATEGORIES)
+
+
+_FROZEN_BLOCKS = Check(ge=0, le=5)
+_NORMALIZATION = Check(choices=tuple(NORMALIZATIONS))
+register_checks(SaliencyTrainConfig, {
+    "input_size": Check(each=COUNT), "text_encoder": Check(choices=_text_encoders), "optimizer": Check(choices=OPTIMIZERS),
+    "lr": Check(ge=0, note="0 keeps the weights"), "lr_d": Check(ge=0, note="0 keeps the weights"), "momentum": Check(ge=0, lt=1), "weight_decay": NON_NEGATIVE, "batch_size": COUNT,
+    "epochs": COUNT, "steps": COUNT, "minutes": POSITIVE, "seed": SEED, "log_every": COUNT, "checkpoint_every": COUNT,
+    "keep_last": COUNT, "num_samples": COUNT,
+})
+register_checks(SaliencyDataConfig, {
+    "num_scenes": COUNT, "test_scenes": COUNT, "image_size": Check(ge=16, le=256),
+    "categories": Check(nonempty=True, each=Check(choices=_saliency_categories)), "world_seed": SEED,
+    "test_fraction": Check(gt=0, lt=1), "split_seed": SEED, "limit": COUNT,
+})
+register_checks(SalGANGenerator, {"width": POSITIVE, "frozen_blocks": _FROZEN_BLOCKS, "normalization": _NORMALIZATION,
+                                  "center_prior": OFF_OR_COUNT})
+register_checks(SalGANDiscriminator, {"width": POSITIVE})
+register_checks(SALICON, {"width": POSITIVE, "frozen_blocks": _FROZEN_BLOCKS, "normalization": _NORMALIZATION})
+register_checks(TextSalGANGenerator, {"variant": Check(choices=("G1", "G2")), "arch": Check(choices=ARCHS), "width": POSITIVE,
+                                      "text_channels": COUNT, "frozen_blocks": _FROZEN_BLOCKS, "normalization": _NORMALIZATION})
+register_checks(TextSalGANDiscriminator, {"variant": Check(choices=("D1", "D2")), "arch": Check(choices=ARCHS), "width": POSITIVE,
+                                          "text_channels": COUNT})
+register_checks(SaliencyGANObjective, {"alpha": NON_NEGATIVE, "warmup_epochs": NON_NEGATIVE, "content_pool": COUNT,
+                                       "d_reduction": Check(choices=("mean", "sum"))})
+register_checks(SALICONObjective, {"reduction": Check(choices=("mean", "caffe2015"))})
 
 
 def _optimizer(cfg: SaliencyTrainConfig, module: nn.Module, lr: float) -> torch.optim.Optimizer:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from ..config import ConfigError, config_from_dict
+from ..config import ConfigError, _from_dict
 from ..utils.checks import InputError
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ __all__ = ["CAPTION_LAYOUTS", "TRAINING_DATA_FORMS", "DataSpec", "build_data", "
 CAPTION_LAYOUTS = ("cub", "oxford", "coco", "folder")
 TRAINING_DATA_FORMS = ("synthetic", "cub:PATH", "oxford:PATH", "coco:PATH", "folder:PATH", "random[:N]")
 RANDOM_SAMPLES = 256
+SYNTHETIC_SIZES = (16, 256)  # the image sizes the synthetic world renders (data.synthetic.WorldConfig)
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def model_image_size(cfg: Any) -> int:
 
     cls = SYSTEMS.get(cfg.system).config_cls if cfg.system in SYSTEMS else None
     if cls is not None and "image_size" in {f.name for f in dataclasses.fields(cls)}:
-        size = config_from_dict(cls, dict(cfg.model)).image_size
+        size = _from_dict(cls, dict(cfg.model), "model").image_size
         if size is not None:
             return int(size)
     return int(cfg.model.get("image_size", 64))
@@ -116,6 +117,9 @@ def build_data(spec: str, cfg: Any, progress: bool = True):
     parsed = parse_data_spec(spec)
     data_cfg = _data_config(cfg)
     size = model_image_size(cfg)
+    if parsed.kind == "synthetic" and not SYNTHETIC_SIZES[0] <= size <= SYNTHETIC_SIZES[1]:
+        raise ConfigError(f"model.image_size must be in [{SYNTHETIC_SIZES[0]}, {SYNTHETIC_SIZES[1]}] for --data synthetic "
+                          f"(the sizes the world renders), got {size}")
     if parsed.kind == "random":
         dataset = _random_data(cfg, parsed, size)
     else:
@@ -169,7 +173,7 @@ def open_caption_layout(spec: DataSpec, options: Any = None):
         raise InputError(f"{spec.kind!r} is not a captioned-image layout; use one of {', '.join(f'{k}:PATH' for k in CAPTION_LAYOUTS)}")
     opts = options if options is not None else CaptionDataConfig()
     if isinstance(opts, dict):
-        opts = config_from_dict(CaptionDataConfig, opts)
+        opts = _from_dict(CaptionDataConfig, opts, "data.captions")
     accepted = _loader_parameters(spec.kind)
     kwargs: dict[str, Any] = {}
     for name in ("captions_per_image", "crop", "year", "check_images"):
@@ -226,7 +230,5 @@ def _data_config(cfg: Any):
     if data is None:
         return DataConfig()
     if isinstance(data, dict):
-        from ..config import _from_dict
-
         return _from_dict(DataConfig, data, "data")
     return data
