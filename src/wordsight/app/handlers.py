@@ -95,9 +95,11 @@ def load_upload(upload) -> Image.Image:
     decompression bomb never gets decoded) and anything that is not an image."""
     if upload is None:
         raise InputError("no image: upload one (PNG, JPEG, ...) or pick an example")
+    from ..utils.images import ImageTooLargeError, check_pixels, open_image, to_rgb
+
     if isinstance(upload, Image.Image):
-        _check_pixels(upload.width, upload.height)
-        return upload.convert("RGB")
+        check_pixels(upload.size, MAX_PIXELS, "the image")
+        return to_rgb(upload)
     if not isinstance(upload, (str, os.PathLike)):  # a tempfile-like object (older Gradio) or a FileData
         upload = getattr(upload, "path", None) or getattr(upload, "name", None) or ""
     path = Path(upload)
@@ -107,13 +109,16 @@ def load_upload(upload) -> Image.Image:
     if size > MAX_UPLOAD_BYTES:
         raise InputError(f"the upload is {size / 2**20:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB")
     try:
-        with Image.open(path) as im:  # reads the header only
-            _check_pixels(im.width, im.height)
+        # the shared opener: the header only, refused over the demo's MAX_PIXELS before any decoding
+        with open_image(path, max_pixels=MAX_PIXELS, name=path.name) as im:
             im.load()
-            return im.convert("RGB")
-    except Image.DecompressionBombError as exc:
-        raise InputError(f"the image has too many pixels; the limit is {MAX_PIXELS / 1e6:.0f} MP ({exc})") from exc
-    except (UnidentifiedImageError, SyntaxError, OSError) as exc:
+            return to_rgb(im)  # the library's one conversion (16-bit scaled, alpha onto white, CMYK via ICC)
+    except ImageTooLargeError:
+        raise
+    except InputError as exc:
+        cause = exc.__cause__ if exc.__cause__ is not None else exc
+        raise InputError(f"{path.name} is not an image this demo can read (PNG, JPEG, WebP, ...): {cause}") from exc
+    except (UnidentifiedImageError, SyntaxError, OSError, ValueError) as exc:
         raise InputError(f"{path.name} is not an image this demo can read (PNG, JPEG, WebP, ...): {exc}") from exc
 
 

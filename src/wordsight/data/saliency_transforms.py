@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from ..utils.checks import InputError
-from ..utils.images import pil_to_tensor
+from ..utils.images import pil_to_tensor, to_rgb
 from .records import Fixations, SaliencyRecord
 
 __all__ = ["MAX_TEXT_WORDS", "check_record", "encode_texts", "image_tensor", "points_to_binary"]
@@ -33,7 +33,7 @@ def image_tensor(image: Image.Image, size: Sequence[int]) -> torch.Tensor:
     Training data goes through this same function, so inference sees exactly what training saw.
     """
     h, w = int(size[0]), int(size[1])
-    rgb = image.convert("RGB")
+    rgb = to_rgb(image)
     if rgb.size != (w, h):
         rgb = rgb.resize((w, h), Image.BICUBIC)
     return pil_to_tensor(rgb)

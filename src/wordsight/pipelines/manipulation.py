@@ -26,7 +26,7 @@ from PIL import Image
 from ..hub import from_pretrained, save_pretrained
 from ..text.tokenizer import tokenize
 from ..utils.checks import InputError, check_captions
-from ..utils.images import pil_to_tensor, tensor_to_pil
+from ..utils.images import pil_to_tensor, tensor_to_pil, to_rgb
 from ..utils.io import atomic_write_json
 from .text_to_image import MAX_CAPTION_WORDS, OutOfDomainImageWarning, warn_unknown_words
 
@@ -104,7 +104,7 @@ class Manipulation:
                 raise InputError("images: give PIL images or a [N, 3, H, W] tensor")
             modes = sorted({p.mode for p in pictures} - {"RGB"})
             sizes = {(p.height, p.width) for p in pictures}
-            x = torch.stack([pil_to_tensor(p.convert("RGB").resize((size, size), Image.BICUBIC)) for p in pictures])
+            x = torch.stack([pil_to_tensor(to_rgb(p).resize((size, size), Image.BICUBIC)) for p in pictures])
             if modes:
                 warnings.warn(f"converted {', '.join(modes)} image(s) to RGB", UserWarning, stacklevel=3)
         resized = sorted(f"{w}x{h}" for h, w in sizes if (h, w) != (size, size))

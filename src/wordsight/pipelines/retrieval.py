@@ -23,7 +23,7 @@ from PIL import Image
 
 from ..hub import from_pretrained, save_pretrained
 from ..utils.checks import InputError, check_captions
-from ..utils.images import load_image, pil_to_tensor
+from ..utils.images import MODEL_MAX_SIDE, load_image, pil_to_tensor, to_rgb
 from ..utils.io import atomic_write_json
 
 __all__ = ["GalleryIndex", "Retrieval", "RETRIEVAL_FILE", "IMAGE_SUFFIXES"]
@@ -72,7 +72,7 @@ class Retrieval:
 
     def _tensor(self, images: Sequence[Image.Image]) -> torch.Tensor:
         size = self.image_size
-        return torch.stack([pil_to_tensor(im.convert("RGB").resize((size, size), Image.BICUBIC)) for im in images]).to(self.device)
+        return torch.stack([pil_to_tensor(to_rgb(im).resize((size, size), Image.BICUBIC)) for im in images]).to(self.device)
 
     @torch.no_grad()
     def index(self, gallery: str | os.PathLike | Sequence[str | os.PathLike], batch_size: int = 64) -> GalleryIndex:
@@ -89,7 +89,9 @@ class Retrieval:
             raise InputError(f"the gallery has no images ({', '.join(IMAGE_SUFFIXES)})")
         feats = []
         for i in range(0, len(paths), batch_size):
-            feats.append(self.model.image_features(self._tensor([load_image(p) for p in paths[i:i + batch_size]])).float().cpu())
+            # one image decoded at a time (a generator), each at most MODEL_MAX_SIDE px before the model's resize
+            pictures = (load_image(p, max_side=MODEL_MAX_SIDE) for p in paths[i:i + batch_size])
+            feats.append(self.model.image_features(self._tensor(pictures)).float().cpu())
         return GalleryIndex(torch.cat(feats), [str(p) for p in paths])
 
     @torch.no_grad()

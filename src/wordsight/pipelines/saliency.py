@@ -36,7 +36,7 @@ from ..models.saliency import (DEFAULT_SHIPPED, DEFAULT_TEXT_ENCODER_SPEC, MODEL
                                SHIPPED_SALIENCY, predict_maps, resolve_saliency_folder, saliency_model_kind,
                                save_saliency_folder)
 from ..utils.checks import InputError
-from ..utils.images import load_image
+from ..utils.images import load_image, to_rgb
 
 __all__ = ["DEFAULT_SHIPPED", "MODEL_KINDS", "PIPELINE_FILE", "SHIPPED_DIR", "SHIPPED_SALIENCY", "Saliency",
            "encode_texts", "image_tensor", "predict_maps", "shipped_models"]
@@ -69,9 +69,9 @@ def shipped_models() -> list[dict]:
 
 def _load_any_image(image: "str | os.PathLike | Image.Image") -> Image.Image:
     if isinstance(image, Image.Image):
-        return image.convert("RGB")
+        return to_rgb(image)  # every mode by what its values mean (16-bit, alpha, CMYK, ...)
     if isinstance(image, (str, os.PathLike)):
-        return load_image(image)  # InputError naming the file for missing or unreadable images
+        return load_image(image)  # InputError naming the file for missing, unreadable or too large images
     raise InputError(f"image: expected a file path or a PIL image, got {type(image).__name__}")
 
 

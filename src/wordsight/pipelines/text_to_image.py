@@ -311,7 +311,7 @@ class TextToImage:
     def _style_images(self, images: torch.Tensor | Sequence[Image.Image]) -> torch.Tensor:
         import torch.nn.functional as F
 
-        from ..utils.images import pil_to_tensor
+        from ..utils.images import pil_to_tensor, to_rgb
 
         size = int(self.style_encoder.image_size)
         if isinstance(images, torch.Tensor):
@@ -319,7 +319,7 @@ class TextToImage:
         else:
             if not images:
                 raise InputError("style_from: no images given")
-            x = torch.stack([pil_to_tensor(im.convert("RGB").resize((size, size), Image.BICUBIC)) for im in images])
+            x = torch.stack([pil_to_tensor(to_rgb(im).resize((size, size), Image.BICUBIC)) for im in images])
         if x.dim() != 4 or x.shape[1] != 3:
             raise InputError(f"style images must be [N, 3, H, W], got {tuple(x.shape)}")
         self._check_image_domain(images, size)
