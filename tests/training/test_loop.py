@@ -205,7 +205,7 @@ def test_step_schedule_halves_the_rate_every_interval_in_steps_or_epochs(tmp_pat
 def test_step_schedule_needs_one_interval():
     with pytest.raises(ConfigError, match="exactly one of lr_decay_every"):
         tiny_config(lr_schedule="step")
-    with pytest.raises(ConfigError, match="lr_decay_factor in"):
+    with pytest.raises(ConfigError, match=r"lr_decay_factor must be in \(0, 1\]"):
         tiny_config(lr_schedule="step", lr_decay_every=2, lr_decay_factor=0.0)
 
 
