@@ -24,3 +24,24 @@ def test_bench_forced_bf16_adds_the_row(capsys, monkeypatch):
 def test_bench_rejects_a_bad_bf16_choice(capsys):
     assert main(["bench", "generate", "--size", "16", "--nf", "2", "--bf16", "maybe"]) == 2
     assert "--bf16 must be auto, yes or no" in capsys.readouterr().err
+
+
+def test_bench_precision_shows_the_auto_choice_and_why(capsys, monkeypatch, tmp_path):
+    monkeypatch.delenv(hardware.BF16_ENV, raising=False)
+    monkeypatch.setenv(hardware.CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
+    monkeypatch.setattr(hardware, "measure_bf16_speedup", lambda: (10.0, 13.0))  # bf16 slower despite the flag
+    hardware._cpu_choice.cache_clear()
+    try:
+        assert main(["bench", "precision"]) == 0
+        out = capsys.readouterr().out
+        assert "bf16 instructions: yes" in out and "| bf16 autocast + channels_last | 13.0 |" in out
+        assert "mixed_precision auto -> fp32: measured on this CPU" in out and "cached" not in out
+        hardware._cpu_choice.cache_clear()
+        assert main(["bench", "precision"]) == 0
+        assert f"(cached in {tmp_path}" in capsys.readouterr().out
+        monkeypatch.setattr(hardware, "measure_bf16_speedup", lambda: (10.0, 2.0))
+        assert main(["bench", "precision", "--remeasure"]) == 0
+        assert "mixed_precision auto -> bf16" in capsys.readouterr().out
+    finally:
+        hardware._cpu_choice.cache_clear()

@@ -65,13 +65,13 @@ def test_bf16_precision_changes_pixels_by_rounding_only(pipe):
         TextToImage(pipe.generator, pipe.text_encoder, precision="fp16")
 
 
-def test_precision_auto_follows_native_bf16(pipe, monkeypatch):
+def test_precision_auto_follows_the_measured_choice(pipe, monkeypatch):
     import wordsight.pipelines.text_to_image as t2i
     from wordsight.utils import hardware
 
-    monkeypatch.setattr(hardware, "native_bf16", lambda device="cpu": False)
+    monkeypatch.setattr(hardware, "precision_choice", lambda device="cpu": hardware.PrecisionChoice("no", "test"))
     assert TextToImage(pipe.generator, pipe.text_encoder, precision="auto").precision == "no"
-    monkeypatch.setattr(hardware, "native_bf16", lambda device="cpu": True)
+    monkeypatch.setattr(hardware, "precision_choice", lambda device="cpu": hardware.PrecisionChoice("bf16", "test"))
     assert t2i.TextToImage(pipe.generator, pipe.text_encoder, precision="auto").precision == "bf16"
 
 

@@ -219,7 +219,10 @@ def test_fp16_needs_a_gpu(tmp_path):
 def test_auto_precision_is_resolved_from_the_hardware_and_recorded(tmp_path, monkeypatch):
     from wordsight.utils import hardware
 
-    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx2"}))  # no native bf16: fp32
+    monkeypatch.delenv("WORDSIGHT_BF16", raising=False)
+    monkeypatch.setenv("WORDSIGHT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(hardware, "measure_bf16_speedup", lambda: (10.0, 5.0))  # bf16 measured twice as fast
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx2"}))  # no bf16 instructions: fp32
     run = train(tiny_config(steps=1, mixed_precision="auto"), "dfgan", tiny_data(), tmp_path / "a").run_dir
     assert "mixed_precision: 'no'" in (run / "config.yaml").read_text()
     monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"amx_bf16"}))

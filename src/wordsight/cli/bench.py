@@ -22,7 +22,7 @@ def bench_train(
     import torch
 
     from ..training.benchmark import matmul_peak, measure_train_speed
-    from ..utils.hardware import native_bf16
+    from ..utils.hardware import native_bf16, precision_choice
 
     if system != "dfgan":
         raise typer.BadParameter(f"only dfgan is benchmarked so far, got {system!r}")
@@ -38,6 +38,9 @@ def bench_train(
     typer.echo(f"DF-GAN training step, {size} px, batch {batch}, nf {nf}, {torch.get_num_threads()} threads; "
                f"native bf16: {'yes' if native_bf16() else 'no'}; {peak_name} matmul peak {peak:.0f} GFLOP/s; "
                f"{base.gflop_per_image:.2f} GFLOP per image")
+    choice = precision_choice("cpu")
+    typer.echo(f"mixed_precision auto -> {'bf16' if choice.precision == 'bf16' else 'fp32'}: {choice.reason}"
+               + (" (cached)" if choice.cached else ""))
     typer.echo(f"| mode | img/s | GFLOP/s | % of {peak_name} peak | vs fp32 eager |")
     typer.echo("|---|---|---|---|---|")
     for r in (*rows, base):
@@ -51,6 +54,32 @@ def _bf16_choice(value: str) -> bool:
     if value not in ("auto", "yes", "no"):
         raise typer.BadParameter(f"--bf16 must be auto, yes or no, got {value!r}")
     return native_bf16() if value == "auto" else value == "yes"
+
+
+@app.command("precision")
+def bench_precision(
+    remeasure: bool = typer.Option(False, "--remeasure", help="Time again instead of reading the cached result."),
+) -> None:
+    """What `mixed_precision: auto` picks on this machine and why: bf16 autocast against fp32 on DF-GAN-like
+    convolutions (timed once per machine, cached)."""
+    from ..utils import hardware
+
+    if remeasure:
+        hardware._cpu_choice.cache_clear()
+        path = hardware.precision_cache_path()
+        cache = hardware._read_cache(path)
+        cache.pop(hardware._machine_key(), None)
+        hardware._write_cache(path, cache)
+    choice = hardware.precision_choice("cpu")
+    typer.echo(f"CPU: {hardware.cpu_model()}; bf16 instructions: {'yes' if hardware.native_bf16('cpu') else 'no'}; "
+               f"{hardware.torch.get_num_threads()} torch threads")
+    if choice.fp32_ms is not None:
+        typer.echo("| precision | ms per probe pass |")
+        typer.echo("|---|---|")
+        typer.echo(f"| fp32 + channels_last | {choice.fp32_ms:.1f} |")
+        typer.echo(f"| bf16 autocast + channels_last | {choice.bf16_ms:.1f} |")
+    typer.echo(f"mixed_precision auto -> {'bf16' if choice.precision == 'bf16' else 'fp32'}: {choice.reason}"
+               + (f" (cached in {hardware.precision_cache_path()})" if choice.cached else ""))
 
 
 @app.command("generate")

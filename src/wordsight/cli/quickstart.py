@@ -130,11 +130,10 @@ def oracle_curve(run_dir: Path) -> list[dict]:
 
 
 def _precision_note() -> str:
-    from ..utils.hardware import native_bf16
+    from ..utils.hardware import precision_choice
 
-    if native_bf16("cpu"):
-        return "bf16 autocast (this CPU computes bf16 natively)"
-    return "fp32 (this CPU has no native bf16, where bf16 autocast is ~10x slower than fp32)"
+    choice = precision_choice("cpu")
+    return f"{'bf16 autocast' if choice.precision == 'bf16' else 'fp32'} ({choice.reason})"
 
 
 def plot_oracle_curve(curve: list[dict], path: Path) -> None:

@@ -6,7 +6,7 @@
     out.to_pil()[0].save("circle.png")
 
 Speed (``precision``, ``compile``): the generator always runs in channels_last; ``precision="bf16"`` (or
-``"auto"``: bf16 only where the CPU/GPU computes it natively, :func:`wordsight.utils.hardware.native_bf16`)
+``"auto"``: bf16 only where it is measured faster here, :func:`wordsight.utils.hardware.precision_choice`)
 runs it under bf16 autocast, and ``compile=True`` through ``torch.compile`` (a one-off compile of tens of
 seconds). Both change pixels by a bf16 rounding, not the picture; the default is exact fp32. Measured with
 ``wordsight bench generate --size 256 --compile``, see README "Speed".
