@@ -6,10 +6,13 @@ from wordsight.utils import hardware
 
 def test_bench_train_and_generate_print_fp32_tables_without_native_bf16(capsys, monkeypatch):
     monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx2"}))
-    assert main(["bench", "train", "dfgan", "--size", "16", "--batch", "2", "--nf", "2", "--steps", "1"]) == 0
+    assert main(["bench", "train", "dfgan", "--size", "16", "--batch", "2", "--nf", "2", "--steps", "1", "--scenes", "16"]) == 0
     out = capsys.readouterr().out
     assert "native bf16: no; fp32 matmul peak" in out
     assert "| fp32+channels_last |" in out and "| fp32 |" in out and "bf16+" not in out
+    # the real loop too, read back from its run's metrics.jsonl
+    row = next(line for line in out.splitlines() if line.startswith("| Trainer, fp32+channels_last, synthetic data |"))
+    assert float(row.split("|")[2]) > 0
     assert main(["bench", "generate", "--size", "16", "--nf", "2"]) == 0
     out = capsys.readouterr().out
     assert "| fp32+channels_last |" in out and "bf16" not in out

@@ -120,3 +120,46 @@ def measure_generation(size: int = 256, nf: int = 32, sentence_dim: int = 256, a
             dt = (time.perf_counter() - t0) / n
             out[key] = dt * 1000 if bs == 1 else bs / dt
     return out
+
+
+@dataclass
+class TrainerSpeed:
+    mode: str
+    img_per_s: float  # of the timed log window, as the run's metrics.jsonl records it
+    data: str
+
+
+def measure_trainer_speed(size: int = 64, batch: int = 32, nf: int = 32, precision: str = "no",
+                          channels_last: bool = True, steps: int = 5, data: str = "synthetic",
+                          num_scenes: int = 256) -> TrainerSpeed:
+    """img/s of the real training loop (:class:`~wordsight.training.loop.Trainer`: its data source, NaN
+    guard, gradient-norm checks, EMA, learning-rate schedule and logging) for DF-GAN, as a user's run
+    reports it: ``steps`` warm-up steps, then ``steps`` timed ones, read from the run's ``metrics.jsonl``
+    (``img_per_s`` of the second log window). ``data``: ``synthetic`` (the world's captions through the
+    MiniLM sentence encoder, encoded up front as in training) or ``random``."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from ..config import load_config
+    from .config import TrainConfig
+    from .loop import train
+    from .sources import build_data
+
+    # the shipped synthetic-world recipe, with the sizes asked for and nothing saved during the timing
+    overrides = [f"steps={2 * steps}", f"batch_size={batch}", f"log_every={steps}", "sample_every=1000000000",
+                 "checkpoint_every=1000000000", f"num_samples={min(4, batch)}", f"mixed_precision={precision}",
+                 f"channels_last={str(channels_last).lower()}", "tensorboard=false", "progress=false", "minutes=null",
+                 "eval_every=0", "eval_every_minutes=null", f"model.nf={nf}", f"model.image_size={size}"]
+    if data == "synthetic":
+        overrides.append(f"data.synthetic.num_scenes={num_scenes}")
+    cfg = load_config(TrainConfig, "dfgan_synthetic", overrides)
+    dataset = build_data(data, cfg, progress=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = train(cfg, "dfgan", dataset, tmp)
+        records = [json.loads(line) for line in (Path(result.run_dir) / "metrics.jsonl").read_text().splitlines()]
+    timed = [r for r in records if "img_per_s" in r and int(r["step"]) == 2 * steps]
+    if not timed:
+        raise RuntimeError(f"the benchmark run logged no window ending at step {2 * steps}")
+    mode = ("bf16" if precision == "bf16" else "fp32") + ("+channels_last" if channels_last else "")
+    return TrainerSpeed(mode, float(timed[-1]["img_per_s"]), data)
