@@ -70,10 +70,25 @@ def load_torch_state_dict(path: str | os.PathLike, what: str) -> dict[str, torch
         else:
             state = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt file, a pickle with code in it, another format
-        raise InputError(f"cannot read {what} weights {path}: {exc}") from exc
+        raise InputError(f"cannot read {what} weights {path}: {_torch_load_reason(exc)}") from exc
     if not isinstance(state, dict):
         raise InputError(f"{path}: expected a state dict, got {type(state).__name__}")
     return state
+
+
+def _torch_load_reason(exc: Exception) -> str:
+    """One line of why torch.load refused a file. Its weights_only refusal spans several lines, with colour
+    codes and the advice to retry with ``weights_only=False`` (which would run the file's code): keep only
+    the line naming the refused global."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    refused = next((line for line in lines if "Unsupported global" in line or "Unsupported operand" in line), None)
+    if refused is not None:
+        return f"it holds pickled code or objects, refused without running them ({refused.rstrip('.')})"
+    kept = [line for line in lines if "weights_only" not in line] or lines or [type(exc).__name__]
+    return kept[0]
 
 
 def save_pretrained(module: nn.Module, path: str | os.PathLike, extra: dict | None = None) -> Path:

@@ -29,7 +29,7 @@ from ..utils.checks import InputError
 from ..utils.images import load_image
 from .records import CaptionedImage
 from .safe_pickle import load_pickle
-from .validation import LazyDataset, Problems, image_size
+from .validation import LazyDataset, Problems, image_size, is_inside_name
 
 CAPTIONS_PICKLES = ("captions.pickle", "captions_DAMSM.pickle")
 SPLITS = ("train", "test")
@@ -156,7 +156,10 @@ class AttnGANLayoutDataset(LazyDataset):
         if not isinstance(keys, (list, tuple)) or not all(isinstance(k, str) for k in keys):
             self.problems.add(path, f"expected a list of key strings, got {type(keys).__name__}")
             return []
-        return [k[:-4] if k.lower().endswith(".jpg") else k for k in keys]
+        escaping = [k for k in keys if not is_inside_name(k)]
+        for k in escaping[:5]:  # a key names files under images/ and text/: it must stay inside them
+            self.problems.add(path, f"key {k!r} must be a relative path inside the data set folder (no '..', not absolute)")
+        return [k[:-4] if k.lower().endswith(".jpg") else k for k in keys if k not in escaping]
 
     def _first_dir(self, candidates: Sequence[str], what: str) -> Optional[Path]:
         for c in candidates:

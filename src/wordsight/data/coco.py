@@ -23,7 +23,7 @@ from typing import Optional
 from ..utils.checks import InputError
 from ..utils.images import load_image
 from .records import CaptionedImage
-from .validation import LazyDataset, image_size
+from .validation import LazyDataset, image_size, is_inside_name
 
 COCO_YEARS = ("2014", "2017")
 COCO_SPLITS = ("train", "val")
@@ -89,6 +89,10 @@ class COCOCaptionsDataset(LazyDataset):
                 captions[image_id].append(text)
         image_dir = self._image_dir()
         for image_id in sorted(images):
+            if not is_inside_name(images[image_id]):
+                self.problems.add(ann_path, f"image id {image_id}: file_name {images[image_id]!r} must be a relative path "
+                                            "inside the image folder (no '..', not absolute)")
+                continue
             path = image_dir / images[image_id]
             ok = image_size(path, self.problems) is not None if check_images else path.is_file()
             if not check_images and not ok:

@@ -26,6 +26,16 @@ from .saliency import SaliencyDataset, SaliencyItem, check_saliency_item, read_p
 MANIFEST_NAME = "manifest.jsonl"
 REQUIRED_FIELDS = ("image",)
 KNOWN_FIELDS = ("image", "text", "map", "fixations", "category", "key", "points")
+PATH_FIELDS = ("image", "map", "fixations", "points")
+
+
+def _inside(root: Path, path: Path) -> bool:
+    """Whether ``path`` (links resolved) lies inside ``root``."""
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
 
 
 def resolve_manifest(path: str | os.PathLike) -> Path:
@@ -51,14 +61,19 @@ def manifest_line(item: SaliencyItem, base: Path, points: Optional[Path] = None)
 
 
 class ManifestDataset(SaliencyDataset):
-    """Any data set described by a manifest (``path`` is the .jsonl or a folder holding manifest.jsonl)."""
+    """Any data set described by a manifest (``path`` is the .jsonl or a folder holding manifest.jsonl).
+
+    ``inside_root=True`` (for a manifest from an untrusted source) refuses entries whose paths, links
+    resolved, leave the manifest's folder (``../``, absolute paths); by default they may (a manifest
+    written next to, not above, its data refers to it with ``../``)."""
 
     layout = "manifest"
 
-    def __init__(self, path: str | os.PathLike, strict: bool = True, check_maps: bool = True):
+    def __init__(self, path: str | os.PathLike, strict: bool = True, check_maps: bool = True, inside_root: bool = False):
         manifest = resolve_manifest(path)
         super().__init__(manifest.parent, strict)
         self.manifest = manifest
+        self.inside_root = inside_root  # refuse entries whose paths leave the manifest's folder
         keys: set[str] = set()
         text = manifest.read_bytes().decode("utf-8", errors="replace")
         for lineno, line in enumerate(text.splitlines(), 1):
@@ -86,7 +101,16 @@ class ManifestDataset(SaliencyDataset):
         if unknown or missing:
             self.problems.add(where, f"unknown fields {unknown} / missing {missing}; fields are {', '.join(KNOWN_FIELDS)}")
             return
-        paths = {f: (self.root / entry[f]) if entry.get(f) else None for f in ("image", "map", "fixations", "points")}
+        bad = [f for f in (*PATH_FIELDS, "key") if entry.get(f) is not None and not isinstance(entry[f], str)]
+        if bad:
+            self.problems.add(where, f"{bad[0]} must be a path string or null, got {entry[bad[0]]!r}")
+            return
+        paths = {f: (self.root / entry[f]) if entry.get(f) else None for f in PATH_FIELDS}
+        if self.inside_root:
+            outside = [f for f, p in paths.items() if p is not None and not _inside(self.root, p)]
+            if outside:
+                self.problems.add(where, f"{outside[0]} {entry[outside[0]]!r} is outside the data set folder {self.root}")
+                return
         if paths["map"] is None and paths["fixations"] is None and paths["points"] is None:
             self.problems.add(where, "needs at least one of map, fixations, points")
             return

@@ -24,6 +24,8 @@ _ALLOWED_GLOBALS = {
     ("_codecs", "encode"),
     ("builtins", "set"),
     ("builtins", "frozenset"),
+    ("builtins", "bytes"),  # Python 3 writes b"" as bytes() in protocols 0-2
+    ("__builtin__", "bytes"),
     ("builtins", "bytearray"),
     ("builtins", "complex"),
     ("__builtin__", "set"),
@@ -44,10 +46,33 @@ class RefusedPickleError(pickle.UnpicklingError):
     """The pickle names a global outside the allowed plain-data set."""
 
 
+_SIZED = ("bytes", "bytearray")  # bytes(10**12) would allocate a terabyte: plain data never passes a size
+
+
+def _without_size(factory: Any) -> Any:
+    def build(*args: Any) -> Any:
+        if args and isinstance(args[0], int):
+            raise RefusedPickleError(f"refusing {factory.__name__}({args[0]!r}): a size, not data")
+        return factory(*args)
+
+    return build
+
+
+def _latin1_encode(text: Any, encoding: str = "utf-8", *rest: Any) -> bytes:
+    """``_codecs.encode`` as Python 3 pickles bytes (``encode(str, "latin1")``); any other codec (they are
+    looked up, and may be imported, by name) is refused."""
+    if encoding not in ("latin1", "latin-1") or rest or not isinstance(text, str):
+        raise RefusedPickleError(f"refusing _codecs.encode(..., {encoding!r}) (only latin1 strings are bytes data)")
+    return text.encode("latin-1")
+
+
 class RestrictedUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _ALLOWED_GLOBALS:
-            return super().find_class(module, name)
+            if (module, name) == ("_codecs", "encode"):
+                return _latin1_encode
+            found = super().find_class(module, name)
+            return _without_size(found) if name in _SIZED else found
         raise RefusedPickleError(f"refusing to load global {module}.{name} (only plain data is allowed)")
 
 
@@ -78,10 +103,11 @@ def loads_restricted(data: bytes, source: str = "<bytes>") -> Any:
             return _decode_bytes(obj)
         except RefusedPickleError as exc:
             raise InputError(f"unsafe pickle {source}: {exc}") from exc
-        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
-                ImportError, IndexError, KeyError, UnicodeDecodeError) as exc:
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError, IndexError,
+                KeyError, LookupError, UnicodeError, OverflowError, RecursionError, MemoryError) as exc:
             last_exc = exc
-    raise InputError(f"corrupt pickle {source}: {last_exc.__class__.__name__}: {last_exc}") from last_exc
+    reason = " ".join(str(last_exc).split())  # one line (pickle's persistent-id message has a line break)
+    raise InputError(f"corrupt pickle {source}: {last_exc.__class__.__name__}: {reason}") from last_exc
 
 
 def load_pickle(path: str | os.PathLike) -> Any:

@@ -69,6 +69,13 @@ class Problems:
             raise InputError(self.format(title))
 
 
+def is_inside_name(name: str) -> bool:
+    """Whether a file name listed inside a data file (a key, a ``file_name``) is a relative path that stays
+    in the folder it is joined to: not empty, not absolute, no ``..`` part (``/`` and ``\\`` both separate)."""
+    parts = name.replace("\\", "/").split("/")
+    return bool(name) and not name.startswith(("/", "\\")) and ".." not in parts
+
+
 def is_image_name(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in IMAGE_SUFFIXES
 
@@ -129,7 +136,11 @@ def list_files(folder: Path) -> list[Path]:
 def check_points_inside(points: Any, size: tuple[int, int], path: Path, problems: Problems) -> None:
     """Record a problem naming how many fixations fall outside a ``size`` = (width, height) image."""
     w, h = size
-    x, y = np.asarray(points.x), np.asarray(points.y)
+    x, y = np.asarray(points.x, dtype=np.float64), np.asarray(points.y, dtype=np.float64)
+    finite = np.isfinite(x) & np.isfinite(y)  # NaN fails every comparison below, so count it first
+    if not finite.all():
+        problems.add(path, f"{int((~finite).sum())} of {len(x)} fixations have a NaN or infinite coordinate")
+        return
     outside = int(np.sum((x < 0) | (x >= w) | (y < 0) | (y >= h)))
     if outside:
         problems.add(path, f"{outside} of {len(x)} fixations lie outside the {w}x{h} image")

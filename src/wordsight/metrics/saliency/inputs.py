@@ -36,7 +36,23 @@ def real_maps(name: str, tensor: torch.Tensor) -> tuple[torch.Tensor, bool]:
     maps = maps.to(torch.float64)
     if not bool(torch.isfinite(maps.sum())):  # one cheap pass; the exact count only when needed
         check_finite(name, maps)
-    return maps, added
+    return _rescaled(maps), added
+
+
+SAFE_PEAK = (2.0**-300, 2.0**300)  # maps whose largest |value| is outside are rescaled (see _rescaled)
+
+
+def _rescaled(maps: torch.Tensor) -> torch.Tensor:
+    """Maps whose largest magnitude is huge (1e300) or tiny (1e-300) multiplied by a power of two that
+    brings it to [0.5, 1): exact, and every metric is invariant to it, but the variances, dot products
+    and sums the metrics take would otherwise overflow to inf or underflow to 0 (CC = inf, NSS = 0)."""
+    peak = maps.abs().amax(dim=(1, 2))
+    extreme = (peak > 0) & ((peak < SAFE_PEAK[0]) | (peak > SAFE_PEAK[1]))
+    if not bool(extreme.any()):
+        return maps
+    shift = torch.where(extreme, -torch.frexp(peak).exponent, 0).to(torch.float64)
+    half = torch.floor(shift / 2)  # two factors, so 2**shift itself never overflows (subnormal peaks)
+    return maps * torch.exp2(half)[:, None, None] * torch.exp2(shift - half)[:, None, None]
 
 
 def binary_maps(name: str, tensor: torch.Tensor) -> tuple[torch.Tensor, bool]:
@@ -172,8 +188,12 @@ def prepare(
     if reference is None:
         raise InputError("saliency metrics need fixation maps or density maps to compare against")
     size = (int(reference.shape[-2]), int(reference.shape[-1]))
+    resized = imresize(sal, size)
+    constant = sal.amin(dim=(1, 2)) == sal.amax(dim=(1, 2))
+    if bool(constant.any()) and tuple(sal.shape[-2:]) != size:  # bicubic rounding must not un-constant a map
+        resized[constant] = sal[constant][:, :1, :1].expand(-1, *size)
     prepared = PreparedMaps(
-        saliency=imresize(sal, size).reshape(sal.shape[0], -1),
+        saliency=resized.reshape(sal.shape[0], -1),
         size=size,
         single=single,
         fixations=None if fix is None else fix.to(sal.device).reshape(fix.shape[0], -1),
