@@ -1,4 +1,5 @@
 """`wordsight saliency IMAGE [--text "..."] [--model NAME|PATH] --out overlay.png`: predict where people look.
+`wordsight saliency FOLDER --out-dir MAPS [--raw-format png|npy] [--skip-bad]`: every image of a folder.
 
 Without ``--model`` it runs the shipped free-viewing model ("osie", real photos), or with ``--text`` the
 shipped text-guided one ("synthetic-text"), and says which; ``wordsight saliency --list`` lists them.
@@ -64,26 +65,43 @@ def list_models() -> None:
             typer.echo(f"  held-out scores on {row['evaluated_on']}: {shown}")
 
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+
+
 def saliency(
-    image: Path = typer.Argument(..., help="The image to predict a saliency map for."),
+    image: Path = typer.Argument(..., help="The image to predict a saliency map for (a folder with --out-dir)."),
     text: str = typer.Option(None, help="The text shown to the viewer (text-guided models); '' = no text."),
     model: str = typer.Option(None, help=MODEL_HELP),
     out: Path = typer.Option(Path("overlay.png"), help="Heat-map overlay image to write."),
     raw: Path = typer.Option(None, help="Also write the raw map: .png (16-bit) or .npy (float32)."),
     alpha: float = typer.Option(0.5, min=0.0, max=1.0, help="Heat-map opacity."),
+    out_dir: Path = typer.Option(None, "--out-dir", help="Write one overlay per image here (IMAGE may be a folder)."),
+    raw_format: str = typer.Option("none", "--raw-format", help="With --out-dir: also write raw maps, png or npy."),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="With --out-dir: go on past unreadable images (exit 1)."),
 ) -> None:
-    """Predict where people look in IMAGE (given TEXT for text-guided models) and write an overlay."""
-    from ..pipelines.saliency import Saliency
-    from ..utils.images import heatmap_overlay, load_image
-    from ..utils.io import atomic_path
+    """Predict where people look in IMAGE (given TEXT for text-guided models) and write an overlay.
 
+    With ``out_dir``, IMAGE may be a folder: every image in it is predicted one at a time (memory stays flat
+    however many there are) and written as ``out_dir/<stem>.png`` (+ ``<stem>.npy``/``<stem>_map.png`` with
+    ``raw_format``); ``skip_bad`` reports unreadable images and goes on (exit 1 at the end) instead of
+    stopping at the first."""
     from ..models.saliency import DEFAULT_SHIPPED, DEFAULT_SHIPPED_TEXT
+    from ..pipelines.saliency import Saliency
 
     # the outputs are checked before any work, so a bad --raw never leaves an overlay behind
     if raw is not None and raw.suffix.lower() not in RAW_SUFFIXES:
         raise InputError(f"--raw must end in .png (16-bit) or .npy, got {raw.name}")
     if out.suffix.lower() not in OVERLAY_SUFFIXES:
         raise InputError(f"--out must be an image file ({', '.join(OVERLAY_SUFFIXES)}), got {out.name}")
+    if raw_format not in ("none", "png", "npy"):
+        raise InputError(f"--raw-format must be none, png or npy, got {raw_format!r}")
+    images = None
+    if out_dir is not None:
+        images = _batch_inputs(image)
+        if raw is not None:
+            raise InputError("--raw names one file: with --out-dir use --raw-format png|npy")
+    elif image.is_dir():
+        raise InputError(f"{image} is a folder: give --out-dir DIR to predict every image in it")
     name = model if model is not None else (DEFAULT_SHIPPED_TEXT if text is not None else DEFAULT_SHIPPED)
     pipe = Saliency.from_pretrained(name)
     if pipe.uses_text and text is None:
@@ -93,15 +111,65 @@ def saliency(
         raise InputError(f"{name} is a free-viewing model and reads no text: drop --text, or use "
                          f"--model {DEFAULT_SHIPPED_TEXT} (a text-guided model)")
     typer.echo(f"model: {name} ({'text-guided' if pipe.uses_text else 'free viewing'}; trained on {pipe.trained_on or 'unknown data'})")
+    if images is None:
+        _predict_one(pipe, image, text, alpha, out, raw, echo=True)
+        return
+    _predict_folder(pipe, images, text, alpha, out_dir, raw_format, skip_bad)
+
+
+def _batch_inputs(image: Path) -> list[Path]:
+    """The images of ``image`` (a folder: its image files, sorted; or one file), with distinct stems."""
+    if not image.exists():
+        raise InputError(f"not found: {image}")
+    if image.is_dir():
+        files = sorted(p for p in image.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise InputError(f"{image} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+    else:
+        files = [image]
+    seen: dict[str, Path] = {}
+    for p in files:
+        if p.stem in seen:
+            raise InputError(f"{seen[p.stem].name} and {p.name} would both be written as {p.stem}.png: rename one")
+        seen[p.stem] = p
+    return files
+
+
+def _predict_one(pipe, image: Path, text, alpha: float, out: Path, raw: Path | None, echo: bool) -> None:
+    from ..utils.images import heatmap_overlay, load_image
+    from ..utils.io import atomic_path
+
     pil = load_image(image)
     sal = pipe.compute_saliency(pil, text=text)
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:
         heatmap_overlay(pil, sal, alpha=alpha).save(tmp, format=OVERLAY_SUFFIXES[out.suffix.lower()])
-    typer.echo(f"wrote {out} ({pil.width}x{pil.height}, peak at x={int(np.argmax(sal) % sal.shape[1])}, y={int(np.argmax(sal) // sal.shape[1])})")
+    if echo:
+        typer.echo(f"wrote {out} ({pil.width}x{pil.height}, peak at x={int(np.argmax(sal) % sal.shape[1])}, y={int(np.argmax(sal) // sal.shape[1])})")
     if raw is not None:
         write_raw_map(sal, raw)
-        typer.echo(f"wrote {raw}")
+        if echo:
+            typer.echo(f"wrote {raw}")
+
+
+def _predict_folder(pipe, images: list[Path], text, alpha: float, out_dir: Path, raw_format: str, skip_bad: bool) -> None:
+    from tqdm import tqdm
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    bad: list[str] = []
+    for path in tqdm(images, unit="image", desc="saliency", dynamic_ncols=True, disable=len(images) < 2):
+        raw = None if raw_format == "none" else out_dir / (f"{path.stem}.npy" if raw_format == "npy" else f"{path.stem}_map.png")
+        try:
+            _predict_one(pipe, path, text, alpha, out_dir / f"{path.stem}.png", raw, echo=False)
+        except InputError as exc:
+            if not skip_bad:
+                raise InputError(f"{exc} (stopped after {images.index(path)} of {len(images)} images; "
+                                 "--skip-bad goes on past unreadable images)") from exc
+            bad.append(str(exc))
+            typer.echo(f"skipped: {exc}", err=True)
+    typer.echo(f"wrote {len(images) - len(bad)} overlays to {out_dir}" + (f"; {len(bad)} image(s) skipped" if bad else ""))
+    if bad:
+        raise typer.Exit(1)
 
 
 @app.callback()
@@ -114,6 +182,10 @@ def _saliency_group(
     raw: Path = typer.Option(None, help="Also write the raw map: .png (16-bit) or .npy (float32)."),
     alpha: float = typer.Option(0.5, min=0.0, max=1.0, help="Heat-map opacity."),
     list_: bool = typer.Option(False, "--list", help="List the shipped models (training data, held-out scores)."),
+    out_dir: Path = typer.Option(None, "--out-dir", help="Write one overlay per image here (IMAGE may then be a folder; "
+                                 "images are read one at a time, so memory stays flat)."),
+    raw_format: str = typer.Option("none", "--raw-format", help="With --out-dir: also write each raw map, png (16-bit) or npy."),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="With --out-dir: report unreadable images and go on (exit 1 at the end)."),
 ) -> None:
     """Predict where people look in IMAGE (given TEXT for text-guided models) and write an overlay."""
     if list_:
@@ -122,4 +194,4 @@ def _saliency_group(
     if image is None:
         typer.echo(ctx.get_help())
         raise typer.Exit(0)
-    saliency(image, text, model, out, raw, alpha)
+    saliency(image, text, model, out, raw, alpha, out_dir, raw_format, skip_bad)
