@@ -1,4 +1,5 @@
 """`wordsight generate [--model DIR] CAPTION... [-n 8] [--seed 0] [--out grid.png] [--interpolate A B]`.
+`wordsight generate --captions-file FILE --out-dir DIR`: many captions, streamed to single images.
 
 Every positional argument is a caption; the model is the ``--model`` option (default: the model shipped
 with the package). The old form ``wordsight generate DIR "caption"`` is recognised only to help: a first
@@ -23,7 +24,7 @@ NEW_FORM = 'wordsight generate --model DIR "caption"'
 
 
 def generate(
-    args: list[str] = typer.Argument(..., metavar="CAPTION", help="One or more captions (each argument is one caption)."),
+    args: Optional[list[str]] = typer.Argument(None, metavar="CAPTION", help="One or more captions (each argument is one caption)."),
     model: Optional[str] = typer.Option(
         None, "--model", "-m", metavar="DIR", show_default="the shipped model",
         help="Pipeline folder (holds pipeline.json), e.g. <run>/pipeline of `wordsight train`; `shipped` names the shipped model."),
@@ -40,6 +41,9 @@ def generate(
     stages: bool = typer.Option(False, "--stages", help="Multi-stage generators (StackGAN, StackGAN++): one row per image with every stage, lowest resolution first."),
     attention: bool = typer.Option(False, "--attention", help="AttnGAN, DualAttnGAN: per caption (its first image), every stage and the attention maps of the 5 most attended words."),
     top_k: int = typer.Option(5, "--top-words", min=1, help="Words shown per attention stage with --attention."),
+    captions_file: Optional[Path] = typer.Option(None, "--captions-file", help="Read captions from this UTF-8 file, one per line (blank lines skipped)."),
+    out_dir: Optional[Path] = typer.Option(None, "--out-dir", help="Stream: write every image as DIR/<caption>_<image>.png plus "
+                                           "DIR/captions.tsv, caption by caption (memory stays flat), instead of a grid."),
 ) -> None:
     """Generate images from captions with a trained text-to-image pipeline.
 
@@ -53,10 +57,20 @@ def generate(
     from ..pipelines.text_to_image import OutOfDomainImageWarning, TextToImage, UnknownWordsWarning
     from ..utils.images import captioned_grid, load_image
 
-    folder, args = resolve_model(model, list(args))
+    folder, args = resolve_model(model, list(args or []))
+    if captions_file is not None:
+        args = args + read_captions_file(captions_file)
     if not args:
-        raise InputError(f'give at least one caption ({NEW_FORM})')
+        raise InputError(f'give at least one caption ({NEW_FORM}, or --captions-file FILE)')
+    if out_dir is not None:
+        clash = [name for name, on in (("--interpolate", interpolate), ("--style-from", bool(style_from)), ("--stages", stages),
+                                       ("--attention", attention), ("--save-each", save_each)) if on]
+        if clash:
+            raise InputError(f"--out-dir writes single images; it cannot be combined with {', '.join(clash)}")
     pipe = TextToImage.from_pretrained(folder, precision=precision, compile=compile)
+    if out_dir is not None:
+        stream_to_folder(pipe, args, n, seed, truncation, out_dir)
+        return
     gen = torch.Generator().manual_seed(seed)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UnknownWordsWarning)
@@ -91,6 +105,63 @@ def generate(
         for i, im in enumerate(res.to_pil()):
             im.save(folder / f"{i:04d}.png")
     typer.echo(f"wrote {out} ({res.images.shape[0]} images)")
+
+
+MAX_CAPTIONS_FILE_BYTES = 64 * 2**20
+
+
+def read_captions_file(path: Path) -> list[str]:
+    """The captions of a UTF-8 text file, one per line, blank lines skipped; errors name the file and line."""
+    if not path.is_file():
+        raise InputError(f"--captions-file {path}: not found")
+    if path.stat().st_size > MAX_CAPTIONS_FILE_BYTES:
+        raise InputError(f"--captions-file {path}: {path.stat().st_size / 2**20:.0f} MB; the limit is "
+                         f"{MAX_CAPTIONS_FILE_BYTES // 2**20} MB (split it)")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"--captions-file {path}: not UTF-8 text (byte {exc.start})") from None
+    captions = [line.strip() for line in text.splitlines()]
+    captions = [c for c in captions if c]
+    if not captions:
+        raise InputError(f"--captions-file {path}: no captions in it (one per line)")
+    return captions
+
+
+def stream_to_folder(pipe, captions: list[str], n: int, seed: int, truncation, out_dir: Path) -> None:
+    """Generate caption by caption and write each image at once, so memory does not grow with the number of
+    captions. Caption i's noise comes from seed ``seed + i``: its images are those of
+    ``wordsight generate "caption i" --seed <seed + i>``, wherever it stands in the file."""
+    import warnings
+
+    import torch
+    from tqdm import tqdm
+
+    from ..pipelines.text_to_image import OutOfDomainImageWarning, UnknownWordsWarning
+    from ..utils.io import atomic_path
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    unknown: dict[str, int] = {}
+    with atomic_path(out_dir / "captions.tsv") as index_tmp, open(index_tmp, "w", encoding="utf-8") as index:
+        index.write("index\tseed\tcaption\tfiles\n")
+        for i, caption in enumerate(tqdm(captions, unit="caption", desc="generate", dynamic_ncols=True, disable=len(captions) < 2)):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", UnknownWordsWarning)
+                warnings.simplefilter("always", OutOfDomainImageWarning)
+                res = pipe([caption], num_images=n, generator=torch.Generator().manual_seed(seed + i), truncation=truncation)
+            for w in caught:
+                unknown[str(w.message)] = unknown.get(str(w.message), 0) + 1
+            names = []
+            for k, im in enumerate(res.to_pil()):
+                name = f"{i:05d}_{k:02d}.png"
+                with atomic_path(out_dir / name) as tmp:
+                    im.save(tmp, format="PNG")
+                names.append(name)
+            index.write(f"{i}\t{seed + i}\t{caption.replace(chr(9), ' ')}\t{','.join(names)}\n")
+            del res
+    for message, count in unknown.items():
+        typer.echo(f"warning ({count} caption(s)): {message}", err=True)
+    typer.echo(f"wrote {len(captions) * n} images of {len(captions)} captions to {out_dir} (index: {out_dir / 'captions.tsv'})")
 
 
 def _is_dir(path: str, file: str | None = None) -> bool:
