@@ -136,7 +136,8 @@ def _gan_command(system: str):
         data = data or default_data_spec(cfg)  # a config for CUB without --data is an error, as in the launcher
         dataset = build_data(data, cfg, progress=cfg.progress)
         result = train(cfg, system, dataset, out, resume=resume, desc=desc or f"{system}-{data.split(':')[0]}")
-        typer.echo(f"run folder: {result.run_dir} (step {result.step}, stopped by {result.stopped_by})")
+        skipped = f", {result.skipped_samples} unreadable samples skipped" if result.skipped_samples else ""  # data_errors=skip
+        typer.echo(f"run folder: {result.run_dir} (step {result.step}, stopped by {result.stopped_by}{skipped})")
         folder = export_pipeline(result, dataset, data, system)
         if folder is not None:
             use = (f"wordsight manipulate {folder} IMAGE \"TEXT\"" if (folder / "manipulation.json").exists()

@@ -147,7 +147,12 @@ def prune_checkpoints(run_dir: Path, keep_last: int) -> None:
 def load_module_weights(module: nn.Module, path: Path) -> None:
     """Load safetensors weights into ``module`` in place (keeps its device and memory format)."""
     state = load_weights(path)
-    missing, unexpected = module.load_state_dict(state, strict=False)
+    try:
+        missing, unexpected = module.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # shape mismatches: torch lists every one over many lines
+        sizes = [line.strip() for line in str(exc).splitlines() if "size mismatch" in line]
+        raise InputError(f"{path}: weights do not match {type(module).__name__} (built with another config?): "
+                         f"{'; '.join(sizes[:3]) or str(exc).splitlines()[0]}") from exc
     if missing or unexpected:
         raise InputError(f"{path}: weights do not match {type(module).__name__}: missing {missing[:5]}, unexpected {unexpected[:5]}")
 

@@ -185,6 +185,10 @@ class TrainConfig:
     keep_last: int = 3
     num_samples: int = 16
     max_bad_steps: int = 10  # stop after this many consecutive steps with non-finite losses/gradients
+    # a training sample that cannot be read (truncated image, vanished file): "stop" saves a checkpoint of the
+    # last completed step and stops with an error naming the sample; "skip" (map-style data sets) uses the
+    # next readable index instead and counts it (logged as data_errors_skipped; TrainResult.skipped_samples)
+    data_errors: Literal["stop", "skip"] = "stop"
     tensorboard: bool = True
     progress: bool = True
     # evaluation during training (training/evaluation.py; docs/training.md, "Evaluation during training"): the
@@ -330,7 +334,7 @@ register_checks(TrainConfig, {
     "lr_decay_every": Check(ge=0, note="0 = use lr_decay_every_epochs"), "lr_decay_every_epochs": NON_NEGATIVE,
     "lr_decay_factor": Check(gt=0, le=1), "warmup_steps": NON_NEGATIVE, "grad_clip": POSITIVE, "ema_decay": Check(ge=0, lt=1),
     "seed": SEED, "log_every": COUNT, "sample_every": COUNT, "checkpoint_every": COUNT, "keep_last": COUNT,
-    "num_samples": COUNT, "max_bad_steps": COUNT, "eval_every": OFF_OR_COUNT, "eval_every_minutes": POSITIVE,
+    "num_samples": COUNT, "max_bad_steps": COUNT, "data_errors": Check(choices=("stop", "skip")), "eval_every": OFF_OR_COUNT, "eval_every_minutes": POSITIVE,
     "eval_captions": COUNT,
     "eval_splits": Check(nonempty=True, each=Check(choices=EVAL_SPLITS)), "eval_seed": SEED,
 })

@@ -7,19 +7,46 @@ The loop accepts three kinds of data and wraps them with :func:`as_batch_source`
   with a permutation seeded by (seed, epoch), each process taking its own slice of the global batch;
 * any other iterable of batch dicts: consumed in order and restarted when exhausted; on resume the
   first ``step`` batches are skipped, which is exact only if the iterable is itself deterministic.
+
+A sample that cannot be read (an :class:`InputError` such as a truncated image, or an ``OSError``) is a
+:class:`DataReadError` naming the sample. With ``data_errors="skip"`` a map-style dataset instead replaces
+it by the next index that reads (``i + 1``, ``i + 2``, ... modulo the length) and counts it in
+``ShuffledBatches.skipped``: the replacement is a function of the index, so a resumed run draws the same
+batches as an uninterrupted one.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from typing import Any, Iterable, Iterator, Protocol, runtime_checkable
 
 import torch
 from torch.utils.data import default_collate
 
+from ..config import ConfigError
 from ..utils.checks import InputError
 
-__all__ = ["BatchSource", "RandomCaptionData", "ShuffledBatches", "IterableBatches", "as_batch_source", "mix_seed"]
+__all__ = ["BatchSource", "DataReadError", "RandomCaptionData", "ShuffledBatches", "IterableBatches", "as_batch_source",
+           "mix_seed"]
+
+log = logging.getLogger(__name__)
+
+READ_ERRORS = (InputError, OSError)  # what reading one sample may raise for a bad file (PIL's errors are OSErrors)
+DATA_ERROR_MODES = ("stop", "skip")
+
+
+class DataReadError(InputError):
+    """A training sample or batch could not be read; ``index`` is the sample's (None for a whole batch)."""
+
+    def __init__(self, message: str, index: int | None = None):
+        super().__init__(message)
+        self.index = index
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if isinstance(exc, InputError) else f"{type(exc).__name__}: {text}"
 
 
 def mix_seed(*parts: int | str) -> int:
@@ -60,11 +87,15 @@ class ShuffledBatches:
     """Batches from a map-style dataset: epoch e uses randperm(N) seeded by (seed, e); global position
     p = step * global_batch + rank * batch_size + i maps to sample perm_{p // N}[p % N]."""
 
-    def __init__(self, dataset: Any, batch_size: int, seed: int = 0):
+    def __init__(self, dataset: Any, batch_size: int, seed: int = 0, data_errors: str = "stop"):
         if len(dataset) < 1:
             raise InputError("the training dataset is empty")
-        self.dataset, self.batch_size, self.seed = dataset, batch_size, seed
+        if data_errors not in DATA_ERROR_MODES:
+            raise InputError(f"data_errors must be one of {list(DATA_ERROR_MODES)}, got {data_errors!r}")
+        self.dataset, self.batch_size, self.seed, self.data_errors = dataset, batch_size, seed, data_errors
         self._perm_epoch, self._perm = -1, torch.empty(0, dtype=torch.long)
+        self.skipped = 0  # reads that failed and were replaced by the next index (data_errors="skip")
+        self._reported: set[int] = set()  # indices already warned about (a bad file fails again every epoch)
 
     def _permutation(self, epoch: int) -> torch.Tensor:
         if epoch != self._perm_epoch:
@@ -78,7 +109,24 @@ class ShuffledBatches:
         return [int(self._permutation(p // n)[p % n]) for p in range(start, start + self.batch_size)]
 
     def batch(self, step: int, rank: int = 0, world_size: int = 1) -> dict[str, Any]:
-        return default_collate([self.dataset[i] for i in self.indices(step, rank, world_size)])
+        return default_collate([self.read(i) for i in self.indices(step, rank, world_size)])
+
+    def read(self, index: int) -> dict[str, Any]:
+        """Sample ``index``, or with ``data_errors="skip"`` the first of ``index + 1, index + 2, ...``
+        (modulo the length) that reads; raises :class:`DataReadError` naming the sample otherwise."""
+        n = len(self.dataset)
+        for offset in range(n):
+            i = (index + offset) % n
+            try:
+                return self.dataset[i]
+            except READ_ERRORS as exc:
+                if self.data_errors != "skip":
+                    raise DataReadError(f"cannot read training sample {i}: {_one_line(exc)}", index=i) from exc
+                self.skipped += 1
+                if i not in self._reported:
+                    self._reported.add(i)
+                    log.warning("skipping unreadable training sample %d (data_errors=skip): %s", i, _one_line(exc))
+        raise DataReadError(f"none of the {n} training samples could be read (data_errors=skip)")
 
 
 class IterableBatches:
@@ -113,12 +161,17 @@ class IterableBatches:
                 return item
 
 
-def as_batch_source(data: Any, batch_size: int, seed: int) -> BatchSource:
-    """Wrap whatever the caller passed as training data (see the module docstring)."""
+def as_batch_source(data: Any, batch_size: int, seed: int, data_errors: str = "stop") -> BatchSource:
+    """Wrap whatever the caller passed as training data (see the module docstring). ``data_errors="skip"``
+    needs a map-style dataset: the other kinds hand over whole batches, so no single sample can be replaced."""
+    is_map = hasattr(data, "__len__") and hasattr(data, "__getitem__") and not isinstance(data, (dict, str))
+    if data_errors == "skip" and (isinstance(data, BatchSource) or not is_map):
+        raise ConfigError(f"data_errors=skip needs a map-style dataset (len + getitem, one sample per index); "
+                         f"{type(data).__name__} yields whole batches, so unreadable samples cannot be skipped")
     if isinstance(data, BatchSource):
         return data
-    if hasattr(data, "__len__") and hasattr(data, "__getitem__") and not isinstance(data, (dict, str)):
-        return ShuffledBatches(data, batch_size, seed)
+    if is_map:
+        return ShuffledBatches(data, batch_size, seed, data_errors)
     if hasattr(data, "__iter__"):
         return IterableBatches(data)
     raise InputError(f"training data must be a dataset, an iterable of batch dicts or have .batch(step); got {type(data).__name__}")

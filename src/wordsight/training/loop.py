@@ -10,6 +10,19 @@ LR schedules and the generator EMA. ``phase_repeats`` ({d: 2}) runs a phase seve
 on a fresh batch. Data and noise are functions of (seed, step), so a run resumed from
 ``checkpoint-s`` continues exactly as the uninterrupted run would have.
 
+Resuming (``resume=``) restores every state and continues in the checkpoint's run folder. The config may
+differ from the run's saved one only in keys that do not change what is computed (``rundir.RESUMABLE_KEYS``:
+steps, minutes, log/sample/checkpoint/evaluation intervals, keep_last, num_samples, max_bad_steps,
+tensorboard, progress, metrics, data_errors); any other difference is a ConfigError naming each key with its
+old -> new values, raised before the run folder is touched. Allowed changes are written to the run's
+``config.yaml`` only after the checkpoint is restored and the data checked. A resume also removes what
+killed atomic writes left behind (``.NAME.<random>.tmp``), as does the end of a run.
+
+A training sample that cannot be read stops the run after saving a checkpoint of the last completed step
+(``data_errors: stop``, a one-line DataReadError naming the sample), or is replaced by the next readable
+index and counted (``data_errors: skip``; see training/data.py). A run folder this trainer made is
+deleted again when it fails before holding anything of value (no checkpoint, no logged metrics).
+
 Why gradients are averaged by hand rather than through DDP (``accelerator.prepare``): GAN objectives
 call D several times per backward and MA-GP-style penalties need double backward, which DDP does not
 support. Accelerate still provides the process group (gloo on CPU, NCCL on GPUs), devices and
@@ -24,6 +37,7 @@ import logging
 import math
 import os
 import signal
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -43,11 +57,12 @@ from ..utils.hardware import resolve_precision
 from ..utils.seed import get_rng_state, seed_everything, set_rng_state
 from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from .config import TrainConfig, resolve_optimizers
-from .data import as_batch_source, mix_seed
+from .data import READ_ERRORS, DataReadError, as_batch_source, mix_seed
 from .ema import ema_decay_at, make_ema, update_ema
 from .evaluation import EvalSchedule, TrainingEvaluator, check_evaluation, truncate_metric_files
 from .objective import GANObjective, Phase, build_objective
-from .rundir import MetricsLogger, make_run_dir, plot_loss_curves, resolve_resume, save_sample_grid, truncate_metrics
+from .rundir import (MetricsLogger, check_resume_config, clean_run_dir, discard_run_dir, make_run_dir, plot_loss_curves,
+                     resolve_resume, save_sample_grid, truncate_metrics)
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +79,7 @@ class TrainResult:
     ema: nn.Module = dataclasses.field(repr=False)
     stopped_by: str  # "steps", "time", "SIGINT" or "SIGTERM"
     skipped_steps: dict[str, int]
+    skipped_samples: int = 0  # unreadable samples replaced (data_errors="skip"), over all processes
 
 
 def train(
@@ -83,7 +99,8 @@ def train(
             ``batch(step, rank, world_size)`` (see :mod:`wordsight.training.data`).
         run_dir: the folder holding numbered runs; a new run goes to ``run_dir/<id>-<desc>/``.
         resume: ``"latest"`` (newest checkpoint of the newest run under ``run_dir``) or a checkpoint or run
-            folder; training continues in that run folder.
+            folder; training continues in that run folder. ``cfg`` may differ from the run's config only in
+            ``rundir.RESUMABLE_KEYS`` (a ConfigError lists any other difference; see the module docstring).
         desc: run folder suffix (default ``<system>-<data name>``).
     Returns:
         A :class:`TrainResult` with the run folder, final step, objective and EMA generator.
@@ -148,22 +165,34 @@ class Trainer:
         fp16 = cfg.mixed_precision == "fp16"
         self.scalers = {n: torch.amp.GradScaler(self.device.type) for n in self.optimizers} if fp16 else {}
         self.ema = make_ema(self.objective.generator)
-        self.source = as_batch_source(data, cfg.batch_size, cfg.seed)
+        self.source = as_batch_source(data, cfg.batch_size, cfg.seed, cfg.data_errors)
         eval_specs = check_evaluation(cfg, data)  # a ConfigError before any run folder is made
         self.step, self.skipped, self.bad_streak = 0, {p.name: 0 for p in self.objective.phases}, 0
+        self.data_skipped = 0  # unreadable samples replaced so far (data_errors="skip"), all processes
+        self._saved_at = -1  # the step of the newest checkpoint this session wrote or restored
+        self._created_run: Path | None = None  # a run folder this trainer made (removed again if the start fails)
+        self.logger: MetricsLogger | None = None
         unknown = sorted(set(cfg.phase_repeats) - set(self.skipped))
         if unknown:
             raise ConfigError(f"phase_repeats names unknown phase {unknown[0]!r}; this system's phases: {', '.join(self.skipped)}")
         self.rounds = max([1, *cfg.phase_repeats.values()])
-        self.run_dir = self._open_run_dir(root, resume, desc or f"{cfg.system if system is None or isinstance(system, GANObjective) else system}-{_data_name(data)}")
-        self.logger = MetricsLogger(self.run_dir, cfg.tensorboard) if self.is_main else None
-        if self.is_main:
-            _keep_data_artifacts(data, self.run_dir)
-            _record_data(data, self.run_dir)
-        self._fixed = self._fixed_sample_inputs() if self.is_main else None
-        self._eval_schedule = EvalSchedule(self.cfg) if eval_specs else None
-        self.evaluator = (TrainingEvaluator(self.cfg, self.objective, data, self.run_dir, self.device, eval_specs, self.logger)
-                          if eval_specs and self.is_main else None)
+        desc = desc or f"{cfg.system if system is None or isinstance(system, GANObjective) else system}-{_data_name(data)}"
+        try:
+            self.run_dir, resumed_from, changes = self._open_run_dir(root, resume, desc)
+            if self.is_main:
+                _keep_data_artifacts(data, self.run_dir)  # on resume: a ConfigError before anything is written
+                if resumed_from is not None:
+                    self._commit_resume(resumed_from, changes)
+                # TensorBoard drops the events of steps after the checkpoint: they are trained (and logged) again
+                self.logger = MetricsLogger(self.run_dir, cfg.tensorboard, purge_step=self.step + 1 if resumed_from else None)
+                _record_data(data, self.run_dir)
+            self._fixed = self._fixed_sample_inputs() if self.is_main else None
+            self._eval_schedule = EvalSchedule(self.cfg) if eval_specs else None
+            self.evaluator = (TrainingEvaluator(self.cfg, self.objective, data, self.run_dir, self.device, eval_specs, self.logger)
+                              if eval_specs and self.is_main else None)
+        except BaseException:
+            self._abandon()
+            raise
         self._eval_seconds = 0.0  # time spent evaluating: not part of the `minutes` budget
         self._signal: str | None = None
         self._reset_window()
@@ -198,22 +227,55 @@ class Trainer:
                 optimizers[name] = torch.optim.Adam(params[name], lr=o.lr, betas=tuple(o.betas), eps=o.eps, weight_decay=o.weight_decay)
         return optimizers, params
 
-    def _open_run_dir(self, root: Path, resume, desc: str) -> Path:
-        paths: list[Any] = [None, None]
+    def _open_run_dir(self, root: Path, resume, desc: str) -> tuple[Path, Path | None, dict[str, tuple[Any, Any]]]:
+        """(run folder, checkpoint restored or None, allowed config changes). A new run gets a numbered
+        folder with its config.yaml; a resumed one is checked (:func:`~.rundir.check_resume_config`) and
+        restored without writing anything into the folder (that is :meth:`_commit_resume`'s job)."""
+        shared: list[Any] = [None, None, {}, None]  # run, checkpoint, changes, (error type, message)
+        error: Exception | None = None
         if self.is_main:
-            ckpt = resolve_resume(root, str(resume)) if resume is not None else None
-            run = ckpt.parent if ckpt is not None else make_run_dir(root, desc)
-            save_config(self.cfg, run / "config.yaml")
-            paths = [str(run), str(ckpt) if ckpt else None]
-        if self.world > 1:
-            broadcast_object_list(paths, from_process=0)
-        run, ckpt = Path(paths[0]), paths[1]
+            try:
+                if resume is None:
+                    run = self._created_run = make_run_dir(root, desc)
+                    save_config(self.cfg, run / "config.yaml")
+                    shared[:2] = [str(run), None]
+                else:
+                    ckpt = resolve_resume(root, str(resume))
+                    shared[:3] = [str(ckpt.parent), str(ckpt), check_resume_config(ckpt, config_to_dict(self.cfg))]
+            except (InputError, ConfigError) as exc:
+                error, shared[3] = exc, (type(exc) is ConfigError, str(exc))
+        if self.world > 1:  # every process raises, rather than the others waiting for process 0 forever
+            broadcast_object_list(shared, from_process=0)
+        if error is not None:
+            raise error
+        if shared[3] is not None:
+            raise (ConfigError if shared[3][0] else InputError)(shared[3][1])
+        run, ckpt = Path(shared[0]), (Path(shared[1]) if shared[1] else None)
         if ckpt is not None:
-            self._restore(Path(ckpt))
-            if self.is_main:
-                truncate_metrics(run, self.step)
-                truncate_metric_files(run, self.step)
-        return run
+            self._restore(ckpt)
+        return run, ckpt, shared[2]
+
+    def _commit_resume(self, checkpoint: Path, changes: dict[str, tuple[Any, Any]]) -> None:
+        """After a successful restore: remove what killed writes left, drop the records of steps after the
+        checkpoint (they are trained again), write the config with its allowed changes, and say so."""
+        clean_run_dir(self.run_dir)
+        truncate_metrics(self.run_dir, self.step)
+        truncate_metric_files(self.run_dir, self.step)
+        if changes:
+            save_config(self.cfg, self.run_dir / "config.yaml")
+        shown = "; changed " + ", ".join(f"{k} {old} -> {new}" for k, (old, new) in changes.items()) if changes else ""
+        _tell(f"resumed {self.run_dir} from step {self.step} ({checkpoint.name}){shown}")
+
+    def _abandon(self) -> None:
+        """A start or run that fails: close the logs, and delete the run folder this trainer made if it
+        holds nothing of value (rundir.discard_run_dir), so failed starts leave no empty numbered folders."""
+        if not self.is_main:
+            return
+        if self.logger is not None:
+            with contextlib.suppress(Exception):
+                self.logger.close()
+        if self._created_run is not None and discard_run_dir(self._created_run):
+            log.info("removed %s: the run failed before it saved anything", self._created_run)
 
     def _fixed_sample_inputs(self) -> tuple[dict[str, torch.Tensor], torch.Tensor, list[str] | None]:
         """Conditions (and captions) of the first ``num_samples`` training samples, and fixed noise."""
@@ -242,10 +304,10 @@ class Trainer:
         if self.rank < len(rng):
             set_rng_state(rng[self.rank])
         self.step, self.skipped, self.bad_streak = int(state["step"]), dict(state["skipped"]), int(state["bad_streak"])
+        self.data_skipped = int(state.get("data_skipped", 0))
+        self._saved_at = self.step
         if int(state.get("world_size", self.world)) != self.world and self.is_main:
             log.warning("resuming a %s-process checkpoint with %d processes: the data order will differ", state["world_size"], self.world)
-        if self.is_main:
-            log.info("resumed from %s at step %d", folder, self.step)
 
     def _checkpoint(self) -> Path | None:
         if self.world > 1:
@@ -260,10 +322,12 @@ class Trainer:
                 "rng": rng,
                 "skipped": self.skipped,
                 "bad_streak": self.bad_streak,
+                "data_skipped": self.data_skipped,
                 "world_size": self.world,
             }
             path = save_checkpoint(self.run_dir, self.step, self.objective.networks(), self.ema, state, self.cfg, self.cfg.keep_last)
         self.accelerator.wait_for_everyone()
+        self._saved_at = self.step
         return path
 
     def _check_replicas(self) -> None:
@@ -276,12 +340,18 @@ class Trainer:
 
     # ---- the loop ---------------------------------------------------------------------------------
     def run(self) -> TrainResult:
+        try:
+            return self._run()
+        except BaseException:
+            self._abandon()
+            raise
+
+    def _run(self) -> TrainResult:
         start, stopped_by = time.monotonic(), "steps"
         bar = tqdm(total=self.cfg.steps, initial=self.step, unit="step", dynamic_ncols=True, disable=not (self.is_main and self.cfg.progress))
-        saved_at = -1
         with self._signal_handlers():
             while self.step < self.cfg.steps:
-                self._window_add(self._train_step())
+                self._window_add(self._train_step(self._draw_batches()))
                 self.step += 1
                 bar.update(1)
                 stop = self._should_stop(start)
@@ -295,18 +365,17 @@ class Trainer:
                     self._sample()
                 if self.step % self.cfg.checkpoint_every == 0 or stop:
                     self._checkpoint()
-                    saved_at = self.step
                 if not stop and self._eval_due(start):
                     self._evaluate(start)
                 if stop:
                     stopped_by = stop
                     break
         bar.close()
-        self._finish(saved_at, start)
-        return TrainResult(self.run_dir, self.step, self.objective, self.ema, stopped_by, dict(self.skipped))
+        self._finish(start)
+        return TrainResult(self.run_dir, self.step, self.objective, self.ema, stopped_by, dict(self.skipped), self.data_skipped)
 
-    def _finish(self, saved_at: int, start: float) -> None:
-        if saved_at != self.step and (self.step > 0 or not list_checkpoints(self.run_dir)):
+    def _finish(self, start: float) -> None:
+        if self._saved_at != self.step and (self.step > 0 or not list_checkpoints(self.run_dir)):
             self._checkpoint()
         if self._eval_schedule is not None:
             self._evaluate(start)  # the end of the run is always measured (once per step)
@@ -316,16 +385,49 @@ class Trainer:
             if hasattr(self.ema, "model_type"):
                 save_pretrained(self.ema, self.run_dir / "generator_ema", extra={"step": self.step})
             self.logger.close()
+            clean_run_dir(self.run_dir)  # leftovers of earlier sessions' killed writes (this one's all finished)
         self.accelerator.wait_for_everyone()
 
-    def _train_step(self) -> dict[str, float]:
+    def _draw_batches(self) -> list[list[dict[str, Any]]]:
+        """Seed step ``self.step`` and fetch its ``rounds`` sets of ``grad_accum`` micro-batches. A sample
+        that cannot be read is replaced inside the source (data_errors=skip; counted here) or stops the run
+        in every process (:meth:`_stop_on_data_error`)."""
         seed_everything(mix_seed("step", self.cfg.seed, self.step, self.rank))  # noise = f(seed, step, rank)
         accum, rounds = self.cfg.grad_accum, self.rounds
-        # `rounds` sets of micro-batches; a phase repeated n times uses the last n, so a phase that runs once
-        # (DF-GAN's G) sees the same batch as the last repetition of a repeated one (its fakes are reused)
-        sets = [[self._to_device(self.source.batch((self.step * rounds + r) * accum + k, self.rank, self.world))
-                 for k in range(accum)] for r in range(rounds)]
-        logs, bad = {}, False
+        skipped_before, error, sets = getattr(self.source, "skipped", 0), None, []
+        try:
+            # `rounds` sets of micro-batches; a phase repeated n times uses the last n, so a phase that runs once
+            # (DF-GAN's G) sees the same batch as the last repetition of a repeated one (its fakes are reused)
+            sets = [[self._to_device(self.source.batch((self.step * rounds + r) * accum + k, self.rank, self.world))
+                     for k in range(accum)] for r in range(rounds)]
+        except DataReadError as exc:
+            error = exc
+        except READ_ERRORS as exc:  # a batch source of the caller's own (whole batches: nothing to skip)
+            error = DataReadError(f"cannot read a training batch: {' '.join(str(exc).split()) or type(exc).__name__}")
+            error.__cause__ = exc
+        new_skips, failed = getattr(self.source, "skipped", 0) - skipped_before, error is not None
+        if self.world > 1:  # every process must stop at the same step, and the count is over all of them
+            totals = self.accelerator.reduce(torch.tensor([float(failed), float(new_skips)], device=self.device), reduction="sum")
+            failed, new_skips = bool(totals[0].item() > 0), int(totals[1].item())
+        self.data_skipped += new_skips
+        if failed:
+            self._stop_on_data_error(error)
+        return sets
+
+    def _stop_on_data_error(self, error: DataReadError | None) -> None:
+        """Save a checkpoint of the last completed step (unless one exists) and raise a one-line error."""
+        if self.step > 0 and self._saved_at != self.step:
+            self._checkpoint()
+            saved = f"saved checkpoint-{self.step} (the last completed step)"
+        else:
+            saved = f"checkpoint-{self.step} holds the last completed step" if self.step > 0 else "no step was completed"
+        what = str(error) if error is not None else "another process could not read its training data"
+        raise DataReadError(f"{what} (training step {self.step + 1}); {saved}. Fix or remove the file, or resume "
+                            "with data_errors=skip to replace unreadable samples",
+                            index=getattr(error, "index", None)) from error
+
+    def _train_step(self, sets: list[list[dict[str, Any]]]) -> dict[str, float]:
+        logs, bad, rounds = {}, False, self.rounds
         for phase in self.objective.phases:
             count = self.cfg.phase_repeats.get(phase.name, 1)
             for r in range(rounds - count, rounds):
@@ -508,6 +610,8 @@ class Trainer:
         record.update({k: v / max(self._win_steps, 1) for k, v in self._win_sums.items()})
         record.update({f"lr/{n}": s.get_last_lr()[0] for n, s in self.schedulers.items()})
         record.update({f"skipped/{n}": c for n, c in self.skipped.items()})
+        if self.cfg.data_errors == "skip":
+            record["data_errors_skipped"] = self.data_skipped
         self._reset_window()
         if self.is_main:
             self.logger.log(record)
@@ -548,6 +652,12 @@ def _record_data(data: Any, run_dir: Path) -> None:
         from ..utils.io import atomic_write_json
 
         atomic_write_json(run_dir / "data.json", description)
+
+
+def _tell(message: str) -> None:
+    """One line for the person at the terminal (stderr; through tqdm, so a progress bar stays intact)."""
+    tqdm.write(message, file=sys.stderr)
+    log.info(message)
 
 
 def _data_name(data: Any) -> str:
