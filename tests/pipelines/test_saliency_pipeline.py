@@ -62,6 +62,16 @@ def test_round_trip_keeps_maps_and_original_size(tmp_path):
     np.testing.assert_allclose(loaded.compute_saliency(tmp_path / "x.png"), before, atol=1e-6)
 
 
+def test_device_defaults_to_cuda_when_present_and_can_be_named(tmp_path):
+    torch.manual_seed(0)
+    pipe = Saliency(SalGANGenerator(width=1 / 16, frozen_blocks=0), (32, 32))
+    assert pipe.device.type == ("cuda" if torch.cuda.is_available() else "cpu")
+    pipe.save_pretrained(tmp_path / "p")
+    on_cpu = Saliency.from_pretrained(tmp_path / "p", device="cpu")
+    assert on_cpu.device.type == "cpu" and next(on_cpu.model.parameters()).device.type == "cpu"
+    assert on_cpu.compute_saliency(_image()).shape == (30, 40)  # a CPU numpy map wherever the model runs
+
+
 def test_salicon_map_is_upsampled_to_the_image():
     torch.manual_seed(0)
     model = SALICON(fine_size=(64, 64), coarse_size=(32, 32), width=1 / 16, frozen_blocks=0)

@@ -55,3 +55,41 @@ def write_tiny_caption_folder(root, n: int = 4, captions: int = 3):
     from wordsight.data.export import write_caption_folder
 
     return write_caption_folder(root, tiny_caption_records(n, 0, captions))
+
+
+def write_tiny_oxford(root, n: int = 4, captions: int = 5):
+    """An Oxford-102 fixture in the AttnGAN/DF-GAN layout (jpg/, text_c10/<class>/<image>.txt, train/ and
+    test/ filenames.pickle)."""
+    import pickle
+    from pathlib import Path
+
+    root = Path(root)
+    records = tiny_caption_records(n, 0, captions)
+    keys = [f"class_{r.label + 1:05d}/image_{i + 1:05d}" for i, r in enumerate(records)]
+    (root / "jpg").mkdir(parents=True)
+    for key, record in zip(keys, records):
+        record.image.save(root / "jpg" / f"{key.split('/')[1]}.jpg", quality=95)
+        (root / "text_c10" / key).parent.mkdir(parents=True, exist_ok=True)
+        (root / "text_c10" / f"{key}.txt").write_text("\n".join(record.captions) + "\n")
+    for split, split_keys in (("train", keys), ("test", keys[:1])):
+        (root / split).mkdir()
+        (root / split / "filenames.pickle").write_bytes(pickle.dumps(split_keys, protocol=2))
+    return root
+
+
+def write_tiny_coco(root, n: int = 4, captions: int = 5):
+    """A COCO-captions fixture: train2014/ images and annotations/captions_train2014.json."""
+    import json
+    from pathlib import Path
+
+    root = Path(root)
+    (root / "annotations").mkdir(parents=True)
+    (root / "train2014").mkdir()
+    images, anns = [], []
+    for i, record in enumerate(tiny_caption_records(n, 0, captions)):
+        name = f"COCO_train2014_{i:012d}.jpg"
+        record.image.save(root / "train2014" / name, quality=95)
+        images.append({"id": i + 1, "file_name": name, "width": record.image.width, "height": record.image.height})
+        anns += [{"id": 100 * i + j, "image_id": i + 1, "caption": c} for j, c in enumerate(record.captions)]
+    (root / "annotations" / "captions_train2014.json").write_text(json.dumps({"images": images, "annotations": anns}))
+    return root

@@ -1,5 +1,6 @@
-"""`wordsight train SYSTEM --data folder:|cub:PATH` with each system's default config (no --config): every
-registered text-to-image system trains on a caption folder and on a CUB layout, and records what it trained on.
+"""`wordsight train SYSTEM --data folder:|cub:|oxford:|coco:PATH` with each system's default config (no --config):
+every registered text-to-image system trains on a caption folder, a CUB, an Oxford-102 and a COCO layout, and
+records what it trained on.
 A new system must add its tiny settings here (the first test fails until it does)."""
 
 import json
@@ -9,7 +10,14 @@ import pytest
 from wordsight.cli.main import main
 from wordsight.training.objective import SYSTEMS
 
-from .conftest import write_tiny_caption_folder, write_tiny_cub
+from .conftest import write_tiny_caption_folder, write_tiny_coco, write_tiny_cub, write_tiny_oxford
+
+LAYOUTS = {  # layout -> (fixture writer, caption pairs it holds)
+    "folder": (lambda root: write_tiny_caption_folder(root, n=5, captions=3), 15),
+    "cub": (lambda root: write_tiny_cub(root, train=4, test=2, captions=5), 20),
+    "oxford": (lambda root: write_tiny_oxford(root, n=4, captions=5), 20),
+    "coco": (lambda root: write_tiny_coco(root, n=4, captions=5), 20),
+}
 
 COMMON = ["data.sentence_whitening=8", "steps=2", "batch_size=4", "log_every=1", "sample_every=100", "checkpoint_every=100",
           "num_samples=4", "tensorboard=false", "progress=false", "mixed_precision=no"]
@@ -45,11 +53,10 @@ def _cache(tmp_path, monkeypatch):
     monkeypatch.setenv("WORDSIGHT_CACHE", str(tmp_path / "cache"))
 
 
-@pytest.mark.parametrize("layout", ["folder", "cub"])
+@pytest.mark.parametrize("layout", list(LAYOUTS))
 def test_each_system_trains_on_a_real_layout_with_its_default_config(tmp_path, layout):
-    root = (write_tiny_caption_folder(tmp_path / "data", n=5, captions=3) if layout == "folder"
-            else write_tiny_cub(tmp_path / "data", train=4, test=2, captions=5))
-    items = 15 if layout == "folder" else 20
+    write, items = LAYOUTS[layout]
+    root = write(tmp_path / "data")
     damsm = tmp_path / "damsm"
     assert main(["train", "damsm", "--data", f"{layout}:{root}", "--out", str(damsm), "--steps", "1", "--batch-size", "2",
                  "--image-size", "16", "--eval-images", "0", "--no-progress"]) == 0

@@ -42,10 +42,11 @@ class GalleryIndex:
 
 
 class Retrieval:
-    def __init__(self, model: torch.nn.Module, info: dict | None = None, device: str | torch.device = "cpu"):
+    def __init__(self, model: torch.nn.Module, info: dict | None = None, device: str | torch.device | None = None):
         if not callable(getattr(model, "compose", None)) or not callable(getattr(model, "image_features", None)):
             raise InputError(f"{type(model).__name__} cannot retrieve (it needs compose(images, texts) and image_features(images))")
-        self.device = torch.device(device)
+        # CUDA when present, as the other pipelines
+        self.device = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
         self.model = model.to(self.device).eval()
         self.info = dict(info or {})
 
@@ -60,7 +61,7 @@ class Retrieval:
         return path
 
     @classmethod
-    def from_pretrained(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> "Retrieval":
+    def from_pretrained(cls, path: str | os.PathLike, device: str | torch.device | None = None) -> "Retrieval":
         path = Path(path)
         if not (path / RETRIEVAL_FILE).is_file():
             raise InputError(f"not a retrieval pipeline folder (no {RETRIEVAL_FILE}): {path}")

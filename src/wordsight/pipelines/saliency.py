@@ -87,11 +87,13 @@ class Saliency:
     """
 
     def __init__(self, model: torch.nn.Module, input_size: Sequence[int], text_encoder=None,
-                 encoder_spec: Optional[dict] = None):
+                 encoder_spec: Optional[dict] = None, device: "str | torch.device | None" = None):
         kind = saliency_model_kind(model)
         if len(input_size) != 2 or min(int(s) for s in input_size) < 2:
             raise InputError(f"input_size must be (height, width), got {input_size!r}")
-        self.model = model.eval()
+        # CUDA when present (as the other pipelines); maps come back as CPU numpy arrays either way
+        self.device = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.model = model.to(self.device).eval()
         self.kind = kind
         self.input_size = (int(input_size[0]), int(input_size[1]))
         self.uses_text = MODEL_KINDS[kind]
@@ -102,12 +104,14 @@ class Saliency:
 
     # ------------------------------------------------------------------ saving and loading
     @classmethod
-    def from_pretrained(cls, path: str | os.PathLike | None = None, text_encoder=None) -> "Saliency":
+    def from_pretrained(cls, path: str | os.PathLike | None = None, text_encoder=None,
+                        device: "str | torch.device | None" = None) -> "Saliency":
         """Load a pipeline folder or a shipped model by name: "osie" (the default: free-viewing SalGAN
         trained on the real OSIE photos) or "synthetic-text" (text-guided, synthetic shape scenes only);
         ``shipped_models()`` lists them.
 
-        ``text_encoder`` overrides the one named in pipeline.json (it must give the same embeddings).
+        ``text_encoder`` overrides the one named in pipeline.json (it must give the same embeddings);
+        ``device``: where the model runs (default: CUDA when present, else the CPU).
         """
         folder = resolve_saliency_folder(path)
         meta_path = folder / PIPELINE_FILE
@@ -122,7 +126,7 @@ class Saliency:
             from .. import text
 
             text_encoder = text.build_text_encoder(spec["name"], **spec.get("options", {}))
-        pipe = cls(model, input_size, text_encoder, spec)
+        pipe = cls(model, input_size, text_encoder, spec, device=device)
         pipe.name = str(path) if path is not None else DEFAULT_SHIPPED
         pipe.trained_on = meta.get("trained_on")
         return pipe
@@ -155,8 +159,8 @@ class Saliency:
         """
         pil = _load_any_image(image)
         text_vec = self._text_for(text)
-        batch = image_tensor(pil, self.input_size)[None]
-        probs = predict_maps(self.model, batch, text_vec)
+        batch = image_tensor(pil, self.input_size)[None].to(self.device)
+        probs = predict_maps(self.model, batch, None if text_vec is None else text_vec.to(self.device)).cpu()
         full = F.interpolate(probs, size=(pil.height, pil.width), mode="bilinear", align_corners=False)
         return full[0, 0].clamp(0, 1).numpy().astype(np.float32)
 
