@@ -142,10 +142,36 @@ def test_vocabulary_covers_the_training_captions(world):
     assert vocab.unk_id not in ids.flatten().tolist()
 
 
-@pytest.mark.parametrize("kwargs", [{"batch_size": 1}, {"steps": 0}, {"mixed_precision": "fp16"}, {"num_items": 2}])
+@pytest.mark.parametrize("kwargs", [{"batch_size": 1}, {"steps": 0}, {"mixed_precision": "fp16"}, {"num_items": 2},
+                                    {"checkpoint_every": 0}, {"keep_last": 0}])
 def test_config_errors(kwargs):
     with pytest.raises(ConfigError):
         DAMSMTrainConfig(**kwargs)
+
+
+def test_checkpoints_during_the_run_and_none_after_it(world, tmp_path, monkeypatch):
+    import wordsight.training.damsm as damsm
+
+    real, calls = damsm._sample_batch, []
+
+    def crash_on_third(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("simulated crash")
+        return real(*args)
+
+    monkeypatch.setattr(damsm, "_sample_batch", crash_on_third)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train_damsm(world, *_tiny_pair(world), _cfg(checkpoint_every=1, keep_last=1), tmp_path / "run")
+    (ckpt,) = [p for _, p in damsm.list_checkpoints(tmp_path / "run")]
+    assert ckpt.name == "checkpoint-2"  # keep_last=1
+    assert {p.name for p in ckpt.iterdir()} == {"text_encoder.safetensors", "image_encoder.safetensors", "models.json",
+                                                 "state.safetensors", "state.json", "config.yaml"}
+    monkeypatch.setattr(damsm, "_sample_batch", real)
+    result = train_damsm(world, *_tiny_pair(world), _cfg(checkpoint_every=1, keep_last=1), tmp_path / "run", resume="latest")
+    assert result.steps == 3 and [h["step"] for h in result.history] == [2, 3]
+    assert [json.loads(line)["step"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()] == [2, 3]
+    assert damsm.list_checkpoints(tmp_path / "run") == []
 
 
 def test_synthetic_recipe_takes_the_number_of_objects(monkeypatch, tmp_path):

@@ -234,3 +234,15 @@ def test_checkpoints_on_disk_load_after_all_of_this(tmp_path):
     resumed = train(tiny_config(steps=6, checkpoint_every=1, keep_last=2), "dfgan", tiny_data(), tmp_path, resume="latest")
     for step, folder in list_checkpoints(run):
         assert load_checkpoint(folder, resumed.objective.networks(), resumed.ema)["step"] == step
+
+
+def test_a_resumed_auto_precision_run_keeps_the_precision_it_started_with(tmp_path, monkeypatch):
+    from wordsight.utils import hardware
+
+    monkeypatch.setattr(hardware, "precision_choice", lambda device="cpu": hardware.PrecisionChoice("bf16", "test"))
+    first = train(tiny_config(steps=2, checkpoint_every=2, mixed_precision="auto"), "dfgan", tiny_data(), tmp_path)
+    assert "mixed_precision: bf16" in (first.run_dir / "config.yaml").read_text()
+    # another session measures fp32 as faster (other threads, no cache): the run still resumes, in bf16
+    monkeypatch.setattr(hardware, "precision_choice", lambda device="cpu": hardware.PrecisionChoice("no", "test"))
+    resumed = train(tiny_config(steps=4, checkpoint_every=2, mixed_precision="auto"), "dfgan", tiny_data(), tmp_path, resume="latest")
+    assert resumed.step == 4 and "mixed_precision: bf16" in (resumed.run_dir / "config.yaml").read_text()

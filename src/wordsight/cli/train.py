@@ -185,6 +185,7 @@ def train_oracle_cmd(
     steps: int = typer.Option(4000, min=1, help="Training steps (batch 64, scenes rendered on the fly)."),
     seed: int = typer.Option(0),
     eval_scenes: int = typer.Option(2000, min=1, help="Fresh test/held-out scenes to measure accuracy on."),
+    resume: str = typer.Option(None, help="latest, or a checkpoint folder: continue an interrupted run in --out exactly."),
 ) -> None:
     """Train the synthetic world's oracle CNN and report its per-attribute accuracy.
 
@@ -192,7 +193,7 @@ def train_oracle_cmd(
     """
     from ..training.oracle import OracleTrainConfig, train_oracle
 
-    report = train_oracle(out, OracleTrainConfig(steps=steps, seed=seed, eval_scenes=eval_scenes))
+    report = train_oracle(out, OracleTrainConfig(steps=steps, seed=seed, eval_scenes=eval_scenes), resume=resume)
     for split in ("test", "heldout"):
         accs = "  ".join(f"{k} {v:.4f}" for k, v in report[split].items())
         typer.echo(f"{split:8s} {accs}")

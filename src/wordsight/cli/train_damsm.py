@@ -25,6 +25,8 @@ def train_damsm_cmd(
     eval_images: int = typer.Option(1000, min=0, help="Fresh test scenes for R-precision at the end (0: skip)."),
     out: Path = typer.Option(Path("runs/damsm"), help="Folder for text_encoder/, image_encoder/ and metrics.json."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
+    checkpoint_every: int = typer.Option(100, min=1, help="Steps between crash-safe checkpoints in --out (removed when the run finishes)."),
+    resume: str = typer.Option(None, help="latest, or a checkpoint folder: continue an interrupted run in --out exactly."),
 ) -> None:
     """Train DAMSM on the synthetic world and print its R-precision on fresh test scenes.
 
@@ -37,14 +39,18 @@ def train_damsm_cmd(
     if image_encoder not in ("small", "inception"):
         raise InputError(f"--image-encoder must be small or inception, got {image_encoder!r}")
     cfg = DAMSMTrainConfig(steps=steps, batch_size=batch_size, image_size=image_size, minutes=minutes, seed=seed,
-                           eval_images=eval_images, progress=progress, lr=lr)
+                           eval_images=eval_images, progress=progress, lr=lr, checkpoint_every=checkpoint_every)
     if init_from is not None and not (spec.kind == "synthetic" and image_encoder == "small"):
         raise InputError("--init-from is for the synthetic world's small encoders only")
     if spec.kind == "synthetic" and image_encoder == "small":
         result = train_damsm_synthetic(out, cfg, world_seed=seed, min_objects=min_objects, max_objects=max_objects,
-                                       init_from=init_from)
+                                       init_from=init_from, resume=resume)
     else:
-        result = train_damsm(*_layout_damsm(spec, image_encoder, inception_weights, image_size, seed), cfg, out)
+        result = train_damsm(*_layout_damsm(spec, image_encoder, inception_weights, image_size, seed), cfg, out, resume=resume)
+    if result.stopped_by in ("SIGINT", "SIGTERM"):
+        typer.echo(f"stopped by {result.stopped_by} at step {result.steps}; checkpoint saved in {out} "
+                   f"(continue with --resume latest --out {out})", err=True)
+        raise typer.Exit(130 if result.stopped_by == "SIGINT" else 143)
     last = result.history[-1] if result.history else {}
     typer.echo(f"trained {result.steps} steps in {result.seconds:.1f} s; last loss {last.get('loss', float('nan')):.4f}")
     if result.r_precision is not None:

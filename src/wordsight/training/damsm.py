@@ -17,12 +17,16 @@ sequence of :class:`~wordsight.data.records.CaptionedImage`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
+import os
+import shutil
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Iterator, Literal, Sequence
 
 import numpy as np
 import torch
@@ -30,9 +34,9 @@ from PIL import Image
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..config import ConfigError, config_to_dict
+from ..config import ConfigError, config_to_dict, register_checks, save_config
 from ..data.synthetic import SyntheticWorld, WorldConfig
-from ..hub import save_pretrained
+from ..hub import save_pretrained, save_weights, state_dict_for_save
 from ..losses.damsm import GAMMA1, GAMMA2, GAMMA3, DAMSMLoss, damsm_loss
 from ..metrics.generation.r_precision import fold_mean_std, r_precision_hits
 from ..models.damsm import IMAGE_ENCODER_DIR, TEXT_ENCODER_DIR, SmallDAMSMImageEncoder, load_damsm_pair
@@ -41,7 +45,11 @@ from ..text.tokenizer import Vocabulary
 from ..utils.checks import InputError
 from ..utils.hardware import resolve_precision
 from ..utils.images import pil_to_tensor
-from ..utils.io import append_jsonl, atomic_write_json
+from ..utils.io import append_jsonl, atomic_dir, atomic_write_json
+from ..utils.seed import get_rng_state, set_rng_state
+from .checkpoint import NonFiniteWeightsError, list_checkpoints, load_module_weights, load_state, prune_checkpoints, save_state
+from .config import COUNT
+from .rundir import resolve_resume, truncate_metrics
 
 __all__ = [
     "DAMSMTrainConfig",
@@ -51,6 +59,10 @@ __all__ = [
     "damsm_embeddings",
     "damsm_step_loss",
     "damsm_r_precision",
+    "load_run_checkpoint",
+    "resolve_folder_resume",
+    "save_run_checkpoint",
+    "stop_on_signals",
     "train_damsm",
     "train_damsm_synthetic",
     "vocabulary_from_data",
@@ -82,9 +94,12 @@ class DAMSMTrainConfig:
     eval_images: int = 1000  # fresh items for R-precision after training (0 = skip)
     eval_distractors: int = 99
     progress: bool = True
+    checkpoint_every: int = 100  # steps between crash-safe checkpoints (out_dir/checkpoint-<step>/)
+    keep_last: int = 2  # checkpoints kept while the run is unfinished (a finished run removes them)
+    deterministic: bool = False  # torch.use_deterministic_algorithms for the run (GPU; CPU kernels already are)
 
     def __post_init__(self) -> None:
-        for name in ("steps", "log_every"):
+        for name in ("steps", "log_every", "checkpoint_every", "keep_last"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"DAMSMTrainConfig.{name} must be >= 1, got {getattr(self, name)}")
         if self.batch_size < 2:
@@ -104,6 +119,7 @@ class DAMSMTrainResult:
     seconds: float
     history: list[dict[str, float]] = field(default_factory=list)
     r_precision: dict[str, float] | None = None
+    stopped_by: str = "steps"  # "steps", "time", "SIGINT" or "SIGTERM" (then out_dir keeps its last checkpoint)
 
 
 class NonFiniteDAMSMLossError(RuntimeError):
@@ -224,6 +240,7 @@ def train_damsm(
     cfg: DAMSMTrainConfig,
     out_dir: str | Path,
     eval_data: Any | None = None,
+    resume: str | Path | None = None,
 ) -> DAMSMTrainResult:
     """Train a DAMSM text/image encoder pair and save both, plus metrics, under ``out_dir``.
 
@@ -232,64 +249,247 @@ def train_damsm(
         text_encoder: a trainable encoder with ``encode(texts) -> TextFeatures`` (e.g. DAMSMTextEncoder).
         image_encoder: ``images [B,3,H,W] in [-1,1] -> (regions [B,D,h,w], global [B,D])``, same D.
         cfg: :class:`DAMSMTrainConfig`.
-        out_dir: gets ``text_encoder/`` and ``image_encoder/`` (save_pretrained), ``metrics.json``
-            (config, loss history, R-precision) and ``metrics.jsonl`` (one line per log step).
+        out_dir: the run folder: ``text_encoder/`` and ``image_encoder/`` (save_pretrained), ``metrics.json``
+            (config, loss history, R-precision), ``metrics.jsonl`` (one line per log step) and, while the run
+            is unfinished, ``checkpoint-<step>/`` every ``cfg.checkpoint_every`` steps.
         eval_data: items for the R-precision check; default: fresh ``test`` scenes for a SyntheticWorld,
             none (no check) for other datasets.
+        resume: ``"latest"`` (the newest checkpoint in ``out_dir``), or a checkpoint or run folder; training
+            continues exactly (same batches, dropout and optimizer state) and writes to ``out_dir``.
+            ``None`` starts afresh, and refuses an ``out_dir`` that holds checkpoints of an unfinished run.
 
-    Raises NonFiniteDAMSMLossError when the loss becomes NaN/inf.
+    SIGINT/SIGTERM finish the current step, save a checkpoint and return (``stopped_by`` names the
+    signal; R-precision is skipped); a second signal aborts at once. Raises NonFiniteDAMSMLossError
+    when the loss becomes NaN/inf.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     pool = _ItemPool(world_or_dataset, min(cfg.num_items or len(world_or_dataset), len(world_or_dataset)), cfg.image_size)
     if pool.size < cfg.batch_size:
         raise InputError(f"train_damsm: the dataset has {pool.size} items, fewer than batch_size {cfg.batch_size}")
+    checkpoint = resolve_folder_resume(out_dir, resume)
+    _set_determinism(cfg.deterministic)
     generator = torch.Generator().manual_seed(cfg.seed)
     torch.manual_seed(cfg.seed)  # dropout in the text encoder
-    params = _trainable(text_encoder) + _trainable(image_encoder)
-    optimizer = torch.optim.Adam(params, lr=cfg.lr, betas=cfg.betas)
+    optimizer = torch.optim.Adam(_trainable(text_encoder) + _trainable(image_encoder), lr=cfg.lr, betas=cfg.betas)
+    networks = {"text_encoder": text_encoder, "image_encoder": image_encoder}
+    run = _DAMSMRun(cfg, out_dir, networks, optimizer, generator)
+    if checkpoint is not None:
+        run.restore(checkpoint)
+    else:
+        truncate_metrics(out_dir, 0, LOG_FILE)  # a fresh run in a used folder starts a fresh log
     text_encoder.train()
     image_encoder.train()
-    history, window = [], []
-    start = time.monotonic()
-    bar = tqdm(range(cfg.steps), desc="damsm", disable=not cfg.progress, dynamic_ncols=True)
-    step = 0
-    for step in bar:
-        images, captions, class_ids = _sample_batch(pool, cfg.batch_size, generator)
-        loss = damsm_step_loss(text_encoder, image_encoder, images, captions, class_ids, cfg)
-        values = loss.as_floats()
-        if not math.isfinite(values["loss"]):
-            raise NonFiniteDAMSMLossError(f"DAMSM loss is not finite at step {step}: {values}")
-        optimizer.zero_grad(set_to_none=True)
-        loss.total.backward()
-        nn.utils.clip_grad_norm_(_trainable(text_encoder), cfg.rnn_grad_clip)
-        optimizer.step()
-        window.append(values)
-        if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
-            record = _log_record(window, step + 1, time.monotonic() - start)
-            history.append(record)
-            append_jsonl(out_dir / LOG_FILE, record)
-            bar.set_postfix(loss=f"{record['loss']:.3f}")
-            window = []
-        if cfg.minutes is not None and time.monotonic() - start > 60 * cfg.minutes:
-            break
-    steps_done, seconds = step + 1, time.monotonic() - start
-    if window:
-        history.append(_log_record(window, steps_done, seconds))
+    stopped_by = run.train(pool)
+    history = run.history + ([_log_record(run.window, run.step, run.seconds())] if run.window else [])
     eval_data = eval_data if eval_data is not None else _fresh_eval_data(world_or_dataset)
     rp = None
-    if eval_data is not None and cfg.eval_images > 0:
+    if eval_data is not None and cfg.eval_images > 0 and stopped_by in ("steps", "time"):
         rp = damsm_r_precision(
             text_encoder, image_encoder, eval_data, cfg.eval_images, cfg.eval_distractors,
             seed=cfg.seed, image_size=cfg.image_size,
         )
     save_pretrained(text_encoder, out_dir / TEXT_ENCODER_DIR)
     save_pretrained(image_encoder, out_dir / IMAGE_ENCODER_DIR)
+    seconds = run.seconds()
     atomic_write_json(out_dir / METRICS_FILE, {
-        "config": config_to_dict(cfg), "steps": steps_done, "seconds": round(seconds, 2),
-        "history": history, "r_precision": rp,
+        "config": config_to_dict(cfg), "steps": run.step, "seconds": round(seconds, 2),
+        "history": history, "r_precision": rp, "stopped_by": stopped_by,
     })
-    return DAMSMTrainResult(out_dir, steps_done, seconds, history, rp)
+    if run.step >= cfg.steps:  # finished: the encoders above are the result, the checkpoints are spent
+        remove_checkpoints(out_dir)
+    return DAMSMTrainResult(out_dir, run.step, seconds, history, rp, stopped_by)
+
+
+# config fields a resumed run may change (the rest decide the batches and updates and must match)
+RESUMABLE_CHANGES = ("steps", "minutes", "progress", "log_every", "eval_images", "eval_distractors",
+                     "checkpoint_every", "keep_last")
+
+
+class _DAMSMRun:
+    """The mutable part of a DAMSM run (step, sampling generator, loss window, history), its training
+    steps and its checkpoints."""
+
+    def __init__(self, cfg: DAMSMTrainConfig, out_dir: Path, networks: dict[str, nn.Module],
+                 optimizer: torch.optim.Optimizer, generator: torch.Generator):
+        self.cfg, self.out_dir, self.networks, self.optimizer, self.generator = cfg, out_dir, networks, optimizer, generator
+        self.step, self.history, self.window = 0, [], []
+        self._seconds_before, self._started = 0.0, time.monotonic()
+        # "auto" is resolved once per run and kept in the checkpoints: re-resolving it when resuming (a timing
+        # benchmark on CPUs, cached per machine) could pick the other precision and change the numbers
+        self.precision = resolve_precision(cfg.mixed_precision, _device_of(networks["image_encoder"]))
+
+    def step_config(self) -> DAMSMTrainConfig:
+        return dataclasses.replace(self.cfg, mixed_precision=self.precision)
+
+    def seconds(self) -> float:
+        """Training seconds over all sessions of the run."""
+        return self._seconds_before + time.monotonic() - self._started
+
+    def train(self, pool: _ItemPool) -> str:
+        cfg, step_cfg, text_encoder = self.cfg, self.step_config(), self.networks["text_encoder"]
+        session_start = time.monotonic()
+        bar = tqdm(total=cfg.steps, initial=self.step, desc="damsm", disable=not cfg.progress, dynamic_ncols=True)
+        stopped_by = "steps"
+        with stop_on_signals() as stop:
+            while self.step < cfg.steps:
+                images, captions, class_ids = _sample_batch(pool, cfg.batch_size, self.generator)
+                loss = damsm_step_loss(text_encoder, self.networks["image_encoder"], images, captions, class_ids, step_cfg)
+                values = loss.as_floats()
+                if not math.isfinite(values["loss"]):
+                    raise NonFiniteDAMSMLossError(f"DAMSM loss is not finite at step {self.step}: {values}")
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.total.backward()
+                nn.utils.clip_grad_norm_(_trainable(text_encoder), cfg.rnn_grad_clip)
+                self.optimizer.step()
+                self.window.append(values)
+                self.step += 1
+                bar.update(1)
+                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                    record = _log_record(self.window, self.step, self.seconds())
+                    self.history.append(record)
+                    append_jsonl(self.out_dir / LOG_FILE, record)
+                    bar.set_postfix(loss=f"{record['loss']:.3f}")
+                    self.window = []
+                timed_out = cfg.minutes is not None and time.monotonic() - session_start > 60 * cfg.minutes
+                if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps or timed_out or stop.signal:
+                    self.checkpoint()
+                if timed_out or stop.signal:
+                    stopped_by = stop.signal or "time"
+                    break
+        bar.close()
+        return stopped_by
+
+    def checkpoint(self) -> Path:
+        state = {
+            "optimizer": self.optimizer.state_dict(), "rng": get_rng_state(), "sampler": self.generator.get_state(),
+            "history": self.history, "window": self.window, "seconds": self.seconds(), "config": config_to_dict(self.cfg),
+            "precision": self.precision,
+        }
+        return save_run_checkpoint(self.out_dir, self.step, self.networks, state, self.cfg, self.cfg.keep_last)
+
+    def restore(self, folder: Path) -> None:
+        state = load_run_checkpoint(folder, self.networks)
+        check_resume_config(folder, state["config"], self.cfg, RESUMABLE_CHANGES)
+        self.optimizer.load_state_dict(state["optimizer"])
+        set_rng_state(state["rng"])
+        self.generator.set_state(state["sampler"])
+        self.precision = str(state["precision"])
+        self.step, self.history, self.window = int(state["step"]), list(state["history"]), list(state["window"])
+        self._seconds_before, self._started = float(state["seconds"]), time.monotonic()
+        truncate_metrics(self.out_dir, self.step, LOG_FILE)
+
+
+def _set_determinism(deterministic: bool) -> None:
+    """Deterministic kernels for this run (a process-wide switch, set once before training)."""
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+
+
+# ---------------------------------------------------------------------------------------------------
+# checkpoints and resume for trainers whose output folder is the run folder (also used by oracle.py and
+# saliency.py): checkpoint-<step>/ holds <name>.safetensors per network, models.json, state.safetensors +
+# state.json (optimizer, RNG and loop state, no pickle) and config.yaml, written atomically
+
+
+def save_run_checkpoint(run_dir: Path, step: int, networks: dict[str, nn.Module], state: dict[str, Any],
+                        config: Any, keep_last: int) -> Path:
+    """Write ``run_dir/checkpoint-<step>/`` atomically (a kill at any moment leaves the earlier ones
+    intact), then delete all but the newest ``keep_last``."""
+    for name, module in networks.items():
+        for key, t in module.state_dict().items():
+            if t.is_floating_point() and not torch.isfinite(t).all():
+                raise NonFiniteWeightsError(f"not saving checkpoint-{step}: {name}.{key} holds NaN/inf values")
+    target = Path(run_dir) / f"checkpoint-{step}"
+    with atomic_dir(target) as tmp:
+        meta = {}
+        for name, module in networks.items():
+            save_weights(state_dict_for_save(module), tmp / f"{name}.safetensors")
+            if hasattr(module, "model_type"):
+                meta[name] = {"model_type": module.model_type, "config": module.config}
+        atomic_write_json(tmp / "models.json", meta)
+        save_config(config, tmp / "config.yaml")
+        save_state({**state, "step": step}, tmp)  # last: state.json marks the folder complete
+    prune_checkpoints(run_dir, keep_last)
+    return target
+
+
+def load_run_checkpoint(folder: Path, networks: dict[str, nn.Module]) -> dict[str, Any]:
+    """Load each network's weights from ``folder`` in place; return the saved state (with ``step``)."""
+    folder = Path(folder)
+    if not (folder / "state.json").exists():
+        raise InputError(f"not a complete checkpoint folder: {folder}")
+    for name, module in networks.items():
+        path = folder / f"{name}.safetensors"
+        if not path.exists():
+            raise InputError(f"checkpoint {folder} has no weights for {name!r} ({path.name})")
+        load_module_weights(module, path)
+    return load_state(folder)
+
+
+def resolve_folder_resume(run_dir: Path, resume: str | Path | None) -> Path | None:
+    """The checkpoint a run writing to ``run_dir`` continues from: None for a fresh run, the newest
+    checkpoint of ``run_dir`` for ``"latest"``, else as :func:`~wordsight.training.rundir.resolve_resume`.
+    Also removes the temporary folders of checkpoint writes a kill interrupted."""
+    run_dir = Path(run_dir)
+    for pattern in (".checkpoint-*.tmp", ".checkpoint-*.old"):
+        for stale in run_dir.glob(pattern):
+            shutil.rmtree(stale, ignore_errors=True)
+    found = list_checkpoints(run_dir)
+    if resume is None:
+        if found:
+            raise InputError(f"{run_dir} holds checkpoints of an unfinished run ({found[-1][1].name}); "
+                             "continue it with resume='latest' (--resume latest) or use another folder")
+        return None
+    if str(resume) == "latest" and found:
+        return found[-1][1]
+    return resolve_resume(run_dir, str(resume))
+
+
+def check_resume_config(folder: Path, saved: dict[str, Any], cfg: Any, may_change: Sequence[str]) -> None:
+    """A resumed run must train as the interrupted one did: only the ``may_change`` fields may differ."""
+    now = config_to_dict(cfg)
+    changed = sorted(k for k in now if k not in may_change and k in saved and saved[k] != now[k])
+    if changed:
+        diffs = ", ".join(f"{k}: {saved[k]!r} -> {now[k]!r}" for k in changed)
+        raise InputError(f"cannot resume {folder}: the config differs in {diffs} (only {', '.join(may_change)} may change)")
+
+
+def remove_checkpoints(run_dir: Path) -> None:
+    for _, path in list_checkpoints(run_dir):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+class StopRequest:
+    """Set by :func:`stop_on_signals`: ``signal`` is None, "SIGINT" or "SIGTERM"."""
+
+    signal: str | None = None
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[StopRequest]:
+    """While active, SIGINT/SIGTERM only set ``request.signal`` (the loop finishes its step, saves a
+    checkpoint and stops); a second signal raises KeyboardInterrupt. The old handlers come back after."""
+    request = StopRequest()
+
+    def handler(signum, frame):
+        if request.signal is not None:
+            raise KeyboardInterrupt
+        request.signal = signal.Signals(signum).name
+
+    previous = {}
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, handler)
+    except ValueError:  # not the main thread: leave the handlers alone
+        pass
+    try:
+        yield request
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _log_record(window: list[dict[str, float]], step: int, seconds: float) -> dict[str, float]:
@@ -411,13 +611,15 @@ def train_damsm_synthetic(
     min_objects: int = 1,
     max_objects: int = 3,
     init_from: str | Path | None = None,
+    resume: str | Path | None = None,
 ) -> DAMSMTrainResult:
     """Train a DAMSM pair on the synthetic world's ``train`` split and report R-precision on fresh
     ``test`` scenes with the same number of objects. The CLI ``wordsight train damsm --data synthetic``
     maps onto this.
 
     ``init_from``: an earlier output folder whose encoders training continues from (with a fresh
-    optimizer; ``channels`` and ``embed_dim`` are then the folder's)."""
+    optimizer; ``channels`` and ``embed_dim`` are then the folder's). ``resume``: as :func:`train_damsm`
+    (the encoders are built as for the interrupted run, then take the checkpoint's weights)."""
     cfg = cfg or DAMSMTrainConfig()
     world = SyntheticWorld(WorldConfig(seed=world_seed, image_size=cfg.image_size, split="train",
                                        min_objects=min_objects, max_objects=max_objects))
@@ -428,4 +630,7 @@ def train_damsm_synthetic(
             raise InputError(f"init_from: {init_from} was trained at {image_encoder.image_size} px, not --image-size {cfg.image_size}")
     else:
         text_encoder, image_encoder = build_synthetic_damsm(world, cfg.image_size, channels, embed_dim)
-    return train_damsm(world, text_encoder, image_encoder, cfg, out_dir)
+    return train_damsm(world, text_encoder, image_encoder, cfg, out_dir, resume=resume)
+
+
+register_checks(DAMSMTrainConfig, {"checkpoint_every": COUNT, "keep_last": COUNT})

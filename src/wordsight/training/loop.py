@@ -62,7 +62,7 @@ from .ema import ema_decay_at, make_ema, update_ema
 from .evaluation import EvalSchedule, TrainingEvaluator, check_evaluation, truncate_metric_files
 from .objective import GANObjective, Phase, build_objective
 from .rundir import (MetricsLogger, check_resume_config, clean_run_dir, discard_run_dir, make_run_dir, plot_loss_curves,
-                     resolve_resume, save_sample_grid, truncate_metrics)
+                     resolve_resume, save_sample_grid, saved_run_config, truncate_metrics)
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ class Trainer:
         self.device = self.accelerator.device
         self.rank, self.world = self.accelerator.process_index, self.accelerator.num_processes
         self.is_main = self.accelerator.is_main_process
-        cfg = dataclasses.replace(cfg, mixed_precision=resolve_precision(cfg.mixed_precision, self.device))
+        cfg = dataclasses.replace(cfg, mixed_precision=_resolved_precision(cfg, root, resume, self.device))
         _check_precision(cfg, self.device)
         _set_determinism(cfg.deterministic, self.device)
         seed_everything(mix_seed("init", cfg.seed))  # identical initial weights in every process
@@ -662,6 +662,22 @@ def _tell(message: str) -> None:
 
 def _data_name(data: Any) -> str:
     return str(getattr(data, "name", type(data).__name__.lower()))
+
+
+def _resolved_precision(cfg: TrainConfig, root: Path, resume, device: torch.device) -> str:
+    """``mixed_precision`` with ``auto`` resolved. A resumed run keeps what ``auto`` chose when it started:
+    the choice is a timing on this machine (utils.hardware) that another session, thread count or cache
+    might make differently, and a different precision would change the weights (and be refused as a config
+    change)."""
+    if cfg.mixed_precision == "auto" and resume is not None:
+        try:
+            found = saved_run_config(resolve_resume(root, str(resume)))
+        except (InputError, ConfigError, OSError):
+            found = None  # the resume itself reports a bad target, with its own message
+        saved = found[1].get("mixed_precision") if found else None
+        if saved in ("no", "bf16", "fp16"):
+            return saved
+    return resolve_precision(cfg.mixed_precision, device)
 
 
 def _check_precision(cfg: TrainConfig, device: torch.device) -> None:

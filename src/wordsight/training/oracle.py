@@ -12,19 +12,23 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from ..config import ConfigError, config_to_dict
 from ..data.synthetic import SyntheticWorld, WorldConfig, slot_targets
 from ..hub import save_pretrained
 from ..models.oracle import SceneOracle
 from ..utils.hardware import native_bf16
 from ..utils.images import pil_to_tensor
 from ..utils.io import atomic_write_json
-from ..utils.seed import seed_everything
+from ..utils.seed import get_rng_state, seed_everything, set_rng_state
+from .damsm import (check_resume_config, load_run_checkpoint, remove_checkpoints, resolve_folder_resume,
+                    save_run_checkpoint, stop_on_signals)
 
 EVAL_OFFSET = 10_000_000  # oracle evaluation indices, far from any training index
 
@@ -37,6 +41,20 @@ class OracleTrainConfig:
     seed: int = 0
     eval_scenes: int = 2000
     width: int = 32
+    checkpoint_every: int = 250  # steps between crash-safe checkpoints (out_dir/checkpoint-<step>/)
+    keep_last: int = 2  # checkpoints kept while the run is unfinished (a finished run removes them)
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "eval_scenes", "width", "checkpoint_every", "keep_last"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"OracleTrainConfig.{name} must be an integer >= 1, got {value!r}")
+        if not self.lr > 0:
+            raise ConfigError(f"OracleTrainConfig.lr must be > 0, got {self.lr!r}")
+
+
+# config fields a resumed run may change (the rest decide the batches, schedule and updates)
+RESUMABLE_CHANGES = ("eval_scenes", "checkpoint_every", "keep_last")
 
 
 def _render_batch(worlds: list[SyntheticWorld], indices: np.ndarray, sizes: np.ndarray) -> tuple[torch.Tensor, dict]:
@@ -87,38 +105,94 @@ def evaluate_oracle(oracle: SceneOracle, world: SyntheticWorld, n: int, offset: 
     return {a: hits[a] / max(totals[a], 1) for a in hits}
 
 
-def train_oracle(out_dir: str | Path, cfg: OracleTrainConfig = OracleTrainConfig(), progress: bool = True) -> dict:
+def train_oracle(out_dir: str | Path, cfg: OracleTrainConfig | None = None, progress: bool = True,
+                 resume: str | Path | None = None) -> dict:
+    """Train a :class:`SceneOracle`; write ``model.safetensors`` + ``config.json`` and ``eval.json``
+    (accuracies on fresh ``test`` and ``heldout`` scenes) to ``out_dir`` and return that report.
+
+    Every ``cfg.checkpoint_every`` steps ``out_dir/checkpoint-<step>/`` saves the network, AdamW and
+    OneCycle states, the scene sampler and the RNG states; ``resume`` (``"latest"``, or a checkpoint or
+    run folder) continues from one exactly, so the weights equal an uninterrupted run's bit for bit. A
+    finished run removes its checkpoints (``out_dir`` may be the package's assets folder).
+    SIGINT/SIGTERM finish the step, save a checkpoint and raise KeyboardInterrupt (no weights, no report).
+    """
+    cfg = cfg or OracleTrainConfig()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint = resolve_folder_resume(out_dir, resume)
     seed_everything(cfg.seed)
     worlds = [SyntheticWorld(WorldConfig(seed=cfg.seed, image_size=64, split=s)) for s in ("train", "heldout")]
     oracle = SceneOracle(width=cfg.width).to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(oracle.parameters(), lr=cfg.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.1)
     rng = np.random.default_rng(cfg.seed)
+    step, seconds_before = 0, 0.0
+    if checkpoint is not None:
+        step, seconds_before = _restore(checkpoint, cfg, oracle, opt, sched, rng)
     t0 = time.time()
-    bar = tqdm(range(cfg.steps), desc="oracle", disable=not progress)
-    for step in bar:
-        oracle.train()
-        w_ids = (rng.random(cfg.batch_size) < 0.2).astype(np.int64)  # 20% heldout-combo scenes
-        idx = np.stack([w_ids, step * cfg.batch_size + np.arange(cfg.batch_size)], 1)
-        sizes = rng.choice([48, 64, 64, 64, 96, 128], size=cfg.batch_size)
-        images, tgt = _render_batch(worlds, idx, sizes)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=native_bf16("cpu")):
-            out = oracle(images.contiguous(memory_format=torch.channels_last))
-        loss = oracle_loss(out, tgt)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        if step % 20 == 0:
-            bar.set_postfix(loss=f"{loss.item():.4f}")
+
+    def save(at: int) -> Path:
+        state = {"optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "rng": get_rng_state(),
+                 "sampler": rng.bit_generator.state, "seconds": seconds_before + time.time() - t0,
+                 "config": config_to_dict(cfg)}
+        return save_run_checkpoint(out_dir, at, {"oracle": oracle}, state, cfg, cfg.keep_last)
+
+    bar = tqdm(total=cfg.steps, initial=step, desc="oracle", disable=not progress)
+    with stop_on_signals() as stop:
+        while step < cfg.steps:
+            loss = _train_step(oracle, opt, sched, worlds, rng, step, cfg.batch_size)
+            if step % 20 == 0:
+                bar.set_postfix(loss=f"{loss:.4f}")
+            step += 1
+            bar.update(1)
+            if step % cfg.checkpoint_every == 0 or step == cfg.steps or stop.signal:
+                path = save(step)
+            if stop.signal:
+                bar.close()
+                raise KeyboardInterrupt(f"train_oracle: stopped by {stop.signal} after step {step}; checkpoint {path}; "
+                                        "continue with resume='latest'")
+    bar.close()
     oracle = oracle.to(memory_format=torch.contiguous_format).eval()
     report = {
         "test": evaluate_oracle(oracle, SyntheticWorld(WorldConfig(seed=cfg.seed + 1, image_size=64, split="test")), cfg.eval_scenes),
         "heldout": evaluate_oracle(oracle, SyntheticWorld(WorldConfig(seed=cfg.seed + 1, image_size=64, split="heldout")), cfg.eval_scenes),
         "steps": cfg.steps,
-        "train_seconds": round(time.time() - t0, 1),
+        "train_seconds": round(seconds_before + time.time() - t0, 1),
     }
-    out_dir = Path(out_dir)
     save_pretrained(oracle, out_dir, extra={"eval": report})
     atomic_write_json(out_dir / "eval.json", report)
+    remove_checkpoints(out_dir)  # the weights above are the result
     return report
+
+
+def _train_step(oracle: SceneOracle, opt: torch.optim.Optimizer, sched: Any, worlds: list[SyntheticWorld],
+                rng: np.random.Generator, step: int, batch_size: int) -> float:
+    """One update on a freshly rendered batch: scene indices follow the step, worlds and sizes ``rng``."""
+    oracle.train()
+    w_ids = (rng.random(batch_size) < 0.2).astype(np.int64)  # 20% heldout-combo scenes
+    idx = np.stack([w_ids, step * batch_size + np.arange(batch_size)], 1)
+    sizes = rng.choice([48, 64, 64, 64, 96, 128], size=batch_size)
+    images, tgt = _render_batch(worlds, idx, sizes)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=native_bf16("cpu")):
+        out = oracle(images.contiguous(memory_format=torch.channels_last))
+    loss = oracle_loss(out, tgt)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    sched.step()
+    return loss.item()
+
+
+def _restore(folder: Path, cfg: OracleTrainConfig, oracle: SceneOracle, opt: torch.optim.Optimizer, sched: Any,
+             rng: np.random.Generator) -> tuple[int, float]:
+    state = load_run_checkpoint(folder, {"oracle": oracle})
+    check_resume_config(folder, state["config"], cfg, RESUMABLE_CHANGES)
+    opt.load_state_dict(state["optimizer"])
+    for p, st in opt.state.items():  # channels_last moments, as the uninterrupted run's (same kernels)
+        for k, v in st.items():
+            if isinstance(v, torch.Tensor) and v.shape == p.shape and v.stride() != p.stride():
+                st[k] = torch.empty_like(p).copy_(v)
+    sched.load_state_dict(state["scheduler"])
+    set_rng_state(state["rng"])
+    rng.bit_generator.state = state["sampler"]
+    return int(state["step"]), float(state["seconds"])

@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import logging
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,7 @@ from ..utils.io import atomic_dir, atomic_path, atomic_write_json
 from ..utils.registry import Registry, RegistryError
 from .checkpoint import list_checkpoints, load_module_weights, load_state, prune_checkpoints, save_state
 from .config import COUNT, NON_NEGATIVE, OFF_OR_COUNT, POSITIVE, SEED
+from .damsm import stop_on_signals
 from .data import mix_seed
 from .rundir import MetricsLogger, make_run_dir, resolve_resume, truncate_metrics
 from .saliency_data import SaliencyDataConfig, SaliencyTensors, augment_saliency_batch, check_augment
@@ -108,7 +110,7 @@ class SaliencyTrainResult:
     step: int
     generator: nn.Module = dataclasses.field(repr=False)
     discriminator: Optional[nn.Module] = dataclasses.field(repr=False)
-    stopped_by: str  # "steps", "time" or "interrupt"
+    stopped_by: str  # "steps", "time" or "interrupt" (SIGINT or SIGTERM: the step finished and was checkpointed)
 
 
 def _checked_kwargs(cls: type, values: dict, what: str, reserved: tuple[str, ...] = ()) -> dict:
@@ -360,7 +362,10 @@ def _networks(gen: nn.Module, disc: Optional[nn.Module]) -> dict[str, nn.Module]
     return {"generator": gen, **({"discriminator": disc} if disc is not None else {})}
 
 
-def save_saliency_checkpoint(run_dir: Path, step: int, nets: dict[str, nn.Module], optims: dict, cfg) -> Path:
+def save_saliency_checkpoint(run_dir: Path, step: int, nets: dict[str, nn.Module], optims: dict, cfg,
+                             window: Optional["_Window"] = None) -> Path:
+    """``run_dir/checkpoint-<step>/``, written atomically: weights, optimizer states, the step and the
+    loss window not yet logged (so a resumed run logs the same means)."""
     target = Path(run_dir) / f"checkpoint-{step}"
     with atomic_dir(target) as tmp:
         meta = {}
@@ -368,18 +373,26 @@ def save_saliency_checkpoint(run_dir: Path, step: int, nets: dict[str, nn.Module
             save_weights(state_dict_for_save(module), tmp / f"{name}.safetensors")
             meta[name] = {"model_type": module.model_type, "config": module.config}
         atomic_write_json(tmp / "models.json", meta)
-        save_state({"step": step, "optimizers": {k: o.state_dict() for k, o in optims.items()}}, tmp)
         save_config(cfg, tmp / "config.yaml")
+        state = {"step": step, "optimizers": {k: o.state_dict() for k, o in optims.items()}}
+        if window is not None:
+            state["window"] = {"sums": window.sums, "counts": window.counts}
+        save_state(state, tmp)  # last: state.json marks the folder complete
     prune_checkpoints(run_dir, cfg.keep_last)
     return target
 
 
-def load_saliency_checkpoint(folder: Path, nets: dict[str, nn.Module], optims: dict) -> int:
+def load_saliency_checkpoint(folder: Path, nets: dict[str, nn.Module], optims: dict,
+                             window: Optional["_Window"] = None) -> int:
+    """Load weights and optimizer states in place (and the unlogged loss window into ``window``);
+    return the step."""
+    state = load_state(Path(folder))  # first: it refuses an incomplete folder with a clear message
     for name, module in nets.items():
         load_module_weights(module, Path(folder) / f"{name}.safetensors")
-    state = load_state(Path(folder))
     for name, opt in optims.items():
         opt.load_state_dict(state["optimizers"][name])
+    if window is not None and "window" in state:
+        window.sums, window.counts = dict(state["window"]["sums"]), dict(state["window"]["counts"])
     return int(state["step"])
 
 
@@ -433,13 +446,16 @@ class _Window:
 
 
 # ---------------------------------------------------------------------------- the loop
-def _start(cfg, root, resume, desc, nets, optims) -> tuple[Path, int]:
+def _start(cfg, root, resume, desc, nets, optims, window) -> tuple[Path, int]:
     if resume is None:
         run_dir = make_run_dir(Path(root), desc)
         save_config(cfg, run_dir / "config.yaml")
         return run_dir, 0
     ckpt = resolve_resume(Path(root), str(resume))
-    step = load_saliency_checkpoint(ckpt, nets, optims)
+    for pattern in (".checkpoint-*.tmp", ".checkpoint-*.old"):  # checkpoint writes a kill interrupted
+        for stale in ckpt.parent.glob(pattern):
+            shutil.rmtree(stale, ignore_errors=True)
+    step = load_saliency_checkpoint(ckpt, nets, optims, window)
     truncate_metrics(ckpt.parent, step)
     return ckpt.parent, step
 
@@ -452,7 +468,11 @@ def train_saliency(
     val_data: Optional[SaliencyTensors] = None,
     desc: Optional[str] = None,
 ) -> SaliencyTrainResult:
-    """Train ``cfg.system`` on ``train_data``; ``resume`` = "latest" or a run/checkpoint folder."""
+    """Train ``cfg.system`` on ``train_data``; ``resume`` = "latest" or a run/checkpoint folder (the run
+    continues exactly: batches, augmentations and dropout are functions of (seed, step)).
+
+    SIGINT/SIGTERM finish the current step, save a checkpoint and return with ``stopped_by="interrupt"``;
+    a second signal aborts at once."""
     check_config(cfg)
     cfg = resolve_init_from(cfg)
     if (train_data.text is None) == SALIENCY_SYSTEMS.get(cfg.system).uses_text:
@@ -470,12 +490,13 @@ def train_saliency(
     if disc is not None:
         optims["d"] = _optimizer(cfg, disc, cfg.lr_d if cfg.lr_d is not None else lr)
     nets = _networks(gen, disc)
-    run_dir, step = _start(cfg, root, resume, desc or cfg.system, nets, optims)
+    window = _Window()
+    run_dir, step = _start(cfg, root, resume, desc or cfg.system, nets, optims, window)
     val = val_data if val_data is not None else train_data
     per_epoch = max(1, len(train_data) // cfg.batch_size)
     total = cfg.steps if cfg.steps is not None else cfg.epochs * per_epoch
     logger = MetricsLogger(run_dir, tensorboard=False)
-    stopped_by = _run(cfg, objective, nets, optims, train_data, val, run_dir, logger, step, total, per_epoch)
+    stopped_by = _run(cfg, objective, nets, optims, train_data, val, run_dir, logger, step, total, per_epoch, window)
     logger.close()
     for m in nets.values():
         m.eval()
@@ -483,16 +504,16 @@ def train_saliency(
     return SaliencyTrainResult(run_dir, stopped_by[1], gen, disc, stopped_by[0])
 
 
-def _run(cfg, objective, nets, optims, data, val, run_dir, logger, step, total, per_epoch) -> tuple[str, int]:
+def _run(cfg, objective, nets, optims, data, val, run_dir, logger, step, total, per_epoch, window) -> tuple[str, int]:
     from tqdm.auto import tqdm
 
-    started, window, bar = time.monotonic(), _Window(), None
+    started, bar = time.monotonic(), None
     if cfg.progress:
         bar = tqdm(total=total, initial=step, desc=cfg.system, unit="step", dynamic_ncols=True)
     for m in nets.values():
         m.train()
     stopped_by = "steps"
-    try:
+    with stop_on_signals() as stop:
         while step < total:
             epoch, index = divmod(step, per_epoch)
             perm = torch.randperm(len(data), generator=torch.Generator().manual_seed(mix_seed(cfg.seed, "epoch", epoch)))
@@ -517,28 +538,24 @@ def _run(cfg, objective, nets, optims, data, val, run_dir, logger, step, total, 
             if step % cfg.log_every == 0 or step == total:
                 logger.log({"step": step, "epoch": epoch, **window.pop(), "sec": round(time.monotonic() - started, 2)})
             timed_out = cfg.minutes is not None and time.monotonic() - started > 60 * cfg.minutes
-            if step % cfg.checkpoint_every == 0 or step == total or timed_out:
-                _checkpoint(cfg, nets, optims, val, run_dir, logger, step)
-            if timed_out:
-                stopped_by = "time"
+            if step % cfg.checkpoint_every == 0 or step == total or timed_out or stop.signal:
+                _checkpoint(cfg, nets, optims, val, run_dir, logger, step, window)
+            if timed_out or stop.signal:
+                stopped_by = "interrupt" if stop.signal else "time"
                 break
-    except KeyboardInterrupt:
-        _checkpoint(cfg, nets, optims, val, run_dir, logger, step)
-        stopped_by = "interrupt"
-    finally:
-        if bar is not None:
-            bar.close()
+    if bar is not None:
+        bar.close()
     return stopped_by, step
 
 
-def _checkpoint(cfg, nets, optims, val, run_dir, logger, step) -> None:
+def _checkpoint(cfg, nets, optims, val, run_dir, logger, step, window) -> None:
     gen = nets["generator"]
     logger.log({"step": step, **_validate(gen, val, cfg.batch_size)})
     (run_dir / "samples").mkdir(exist_ok=True)
     save_overlays(gen, val, run_dir / "samples" / f"step-{step:06d}.png", cfg.num_samples)
     if list_checkpoints(run_dir) and list_checkpoints(run_dir)[-1][0] == step:
         return
-    save_saliency_checkpoint(run_dir, step, nets, optims, cfg)
+    save_saliency_checkpoint(run_dir, step, nets, optims, cfg, window)
 
 
 # ---------------------------------------------------------------------------- from a data spec
