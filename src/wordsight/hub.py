@@ -86,7 +86,8 @@ def _torch_load_reason(exc: Exception) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     refused = next((line for line in lines if "Unsupported global" in line or "Unsupported operand" in line), None)
     if refused is not None:
-        return f"it holds pickled code or objects, refused without running them ({refused.rstrip('.')})"
+        refused = refused.split(". Please", 1)[0].replace("WeightsUnpickler error: ", "")  # not torch's allowlist advice
+        return f"it holds pickled code or objects, refused without running them (torch.load weights_only: {refused.rstrip('.')})"
     kept = [line for line in lines if "weights_only" not in line] or lines or [type(exc).__name__]
     return kept[0]
 

@@ -34,6 +34,7 @@ TINY = {
     **{system: ["model.gf_dim=4", "model.df_dim=2", "model.z_dim=8", "model.c_dim=4", "model.base_size=16", "model.branch_num=2",
                 "model.damsm_path={damsm}", "data.text_encoder_path={damsm}", "data.sentence_whitening=0"]
        for system in ("attngan", "dualattngan")},
+    "imagan": ["model.nf=4", "model.image_size=16", "model.z_dim=8", "model.sentence_dim=8", "model.rdb_growth=4"],
     "tirg": None,
     "sisgan": ["model.ngf=4", "model.ndf=4", "model.image_size=16", "model.text_dim=8", "model.word_embedding_dim=8",
                "model.c_dim=4", "model.r_num=1", "model.embedding_channels=[4,8]", "model.embedding_steps=1"],
