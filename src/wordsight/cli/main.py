@@ -23,7 +23,7 @@ from .. import __version__
 from ..config import ConfigError
 from ..utils.checks import InputError
 from ..utils.registry import RegistryError
-from . import ablate, bench, data, evaluate, generate, manipulate, quickstart, retrieve, saliency, serve, train
+from . import ablate, bench, convert, data, evaluate, generate, manipulate, quickstart, retrieve, saliency, serve, train
 
 app = typer.Typer(
     name="wordsight",
@@ -58,6 +58,7 @@ app.add_typer(bench.app, name="bench")
 app.add_typer(serve.app, name="serve")
 app.add_typer(ablate.app, name="ablate")
 app.command("quickstart")(quickstart.quickstart)
+app.add_typer(convert.app, name="convert")
 
 USER_ERRORS = (InputError, ConfigError, RegistryError, FileNotFoundError)
 EXIT_IO = 74  # sysexits.h EX_IOERR: the user's disk or files, not the input, stopped the command
