@@ -30,7 +30,8 @@ from safetensors.torch import load_file
 from wordsight.data.synthetic import SyntheticWorld, WorldConfig
 from wordsight.models.oracle import SceneOracle
 from wordsight.training.checkpoint import list_checkpoints
-from wordsight.training.damsm import DAMSMTrainConfig, build_synthetic_damsm, load_run_checkpoint, train_damsm
+from wordsight.training.damsm import DAMSMTrainConfig, build_synthetic_damsm, train_damsm
+from wordsight.training.run_checkpoints import load_run_checkpoint
 from wordsight.training.oracle import OracleTrainConfig, train_oracle
 from wordsight.training.saliency import (SaliencyTrainConfig, _optimizer, build_networks, load_saliency_checkpoint,
                                          train_saliency)
@@ -142,10 +143,11 @@ def _child(job: dict) -> None:
     sys.stdout = sys.stderr = log
     try:
         if job["slow_write"]:  # hold the first checkpoint write of this session between weights and state
-            import wordsight.training.damsm as damsm_module
+            import wordsight.training.run_checkpoints as run_checkpoints_module
             import wordsight.training.saliency as saliency_module
 
-            module = saliency_module if job["trainer"] == "saliency" else damsm_module
+            # DAMSM and the oracle write through run_checkpoints.save_run_checkpoint
+            module = saliency_module if job["trainer"] == "saliency" else run_checkpoints_module
             real = module.save_state
 
             def slow_save_state(*args, **kwargs):

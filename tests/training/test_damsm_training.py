@@ -10,6 +10,7 @@ from wordsight.data.records import CaptionedImage
 from wordsight.data.synthetic import SyntheticWorld, WorldConfig
 from wordsight.hub import from_pretrained
 from wordsight.utils.checks import InputError
+from wordsight.training.checkpoint import list_checkpoints
 from wordsight.training.damsm import (
     DAMSMTrainConfig,
     NonFiniteDAMSMLossError,
@@ -163,7 +164,7 @@ def test_checkpoints_during_the_run_and_none_after_it(world, tmp_path, monkeypat
     monkeypatch.setattr(damsm, "_sample_batch", crash_on_third)
     with pytest.raises(RuntimeError, match="simulated crash"):
         train_damsm(world, *_tiny_pair(world), _cfg(checkpoint_every=1, keep_last=1), tmp_path / "run")
-    (ckpt,) = [p for _, p in damsm.list_checkpoints(tmp_path / "run")]
+    (ckpt,) = [p for _, p in list_checkpoints(tmp_path / "run")]
     assert ckpt.name == "checkpoint-2"  # keep_last=1
     assert {p.name for p in ckpt.iterdir()} == {"text_encoder.safetensors", "image_encoder.safetensors", "models.json",
                                                  "state.safetensors", "state.json", "config.yaml"}
@@ -171,7 +172,7 @@ def test_checkpoints_during_the_run_and_none_after_it(world, tmp_path, monkeypat
     result = train_damsm(world, *_tiny_pair(world), _cfg(checkpoint_every=1, keep_last=1), tmp_path / "run", resume="latest")
     assert result.steps == 3 and [h["step"] for h in result.history] == [2, 3]
     assert [json.loads(line)["step"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()] == [2, 3]
-    assert damsm.list_checkpoints(tmp_path / "run") == []
+    assert list_checkpoints(tmp_path / "run") == []
 
 
 def test_synthetic_recipe_takes_the_number_of_objects(monkeypatch, tmp_path):

@@ -17,16 +17,13 @@ sequence of :class:`~wordsight.data.records.CaptionedImage`.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 import os
-import shutil
-import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Literal, Sequence
+from typing import Any, Literal, Sequence
 
 import numpy as np
 import torch
@@ -34,9 +31,9 @@ from PIL import Image
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..config import ConfigError, config_to_dict, register_checks, save_config
+from ..config import ConfigError, config_to_dict, register_checks
 from ..data.synthetic import SyntheticWorld, WorldConfig
-from ..hub import save_pretrained, save_weights, state_dict_for_save
+from ..hub import save_pretrained
 from ..losses.damsm import GAMMA1, GAMMA2, GAMMA3, DAMSMLoss, damsm_loss
 from ..metrics.generation.r_precision import fold_mean_std, r_precision_hits
 from ..models.damsm import IMAGE_ENCODER_DIR, TEXT_ENCODER_DIR, SmallDAMSMImageEncoder, load_damsm_pair
@@ -45,11 +42,12 @@ from ..text.tokenizer import Vocabulary
 from ..utils.checks import InputError
 from ..utils.hardware import resolve_precision
 from ..utils.images import pil_to_tensor
-from ..utils.io import append_jsonl, atomic_dir, atomic_write_json
+from ..utils.io import append_jsonl, atomic_write_json
 from ..utils.seed import get_rng_state, set_rng_state
-from .checkpoint import NonFiniteWeightsError, list_checkpoints, load_module_weights, load_state, prune_checkpoints, save_state
 from .config import COUNT
-from .rundir import resolve_resume, truncate_metrics
+from .rundir import truncate_metrics
+from .run_checkpoints import (check_folder_resume_config, load_run_checkpoint, remove_checkpoints, resolve_folder_resume,
+                              save_run_checkpoint, stop_on_signals)
 
 __all__ = [
     "DAMSMTrainConfig",
@@ -370,7 +368,7 @@ class _DAMSMRun:
 
     def restore(self, folder: Path) -> None:
         state = load_run_checkpoint(folder, self.networks)
-        check_resume_config(folder, state["config"], self.cfg, RESUMABLE_CHANGES)
+        check_folder_resume_config(folder, state["config"], self.cfg, RESUMABLE_CHANGES)
         self.optimizer.load_state_dict(state["optimizer"])
         set_rng_state(state["rng"])
         self.generator.set_state(state["sampler"])
@@ -386,110 +384,6 @@ def _set_determinism(deterministic: bool) -> None:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
-
-
-# ---------------------------------------------------------------------------------------------------
-# checkpoints and resume for trainers whose output folder is the run folder (also used by oracle.py and
-# saliency.py): checkpoint-<step>/ holds <name>.safetensors per network, models.json, state.safetensors +
-# state.json (optimizer, RNG and loop state, no pickle) and config.yaml, written atomically
-
-
-def save_run_checkpoint(run_dir: Path, step: int, networks: dict[str, nn.Module], state: dict[str, Any],
-                        config: Any, keep_last: int) -> Path:
-    """Write ``run_dir/checkpoint-<step>/`` atomically (a kill at any moment leaves the earlier ones
-    intact), then delete all but the newest ``keep_last``."""
-    for name, module in networks.items():
-        for key, t in module.state_dict().items():
-            if t.is_floating_point() and not torch.isfinite(t).all():
-                raise NonFiniteWeightsError(f"not saving checkpoint-{step}: {name}.{key} holds NaN/inf values")
-    target = Path(run_dir) / f"checkpoint-{step}"
-    with atomic_dir(target) as tmp:
-        meta = {}
-        for name, module in networks.items():
-            save_weights(state_dict_for_save(module), tmp / f"{name}.safetensors")
-            if hasattr(module, "model_type"):
-                meta[name] = {"model_type": module.model_type, "config": module.config}
-        atomic_write_json(tmp / "models.json", meta)
-        save_config(config, tmp / "config.yaml")
-        save_state({**state, "step": step}, tmp)  # last: state.json marks the folder complete
-    prune_checkpoints(run_dir, keep_last)
-    return target
-
-
-def load_run_checkpoint(folder: Path, networks: dict[str, nn.Module]) -> dict[str, Any]:
-    """Load each network's weights from ``folder`` in place; return the saved state (with ``step``)."""
-    folder = Path(folder)
-    if not (folder / "state.json").exists():
-        raise InputError(f"not a complete checkpoint folder: {folder}")
-    for name, module in networks.items():
-        path = folder / f"{name}.safetensors"
-        if not path.exists():
-            raise InputError(f"checkpoint {folder} has no weights for {name!r} ({path.name})")
-        load_module_weights(module, path)
-    return load_state(folder)
-
-
-def resolve_folder_resume(run_dir: Path, resume: str | Path | None) -> Path | None:
-    """The checkpoint a run writing to ``run_dir`` continues from: None for a fresh run, the newest
-    checkpoint of ``run_dir`` for ``"latest"``, else as :func:`~wordsight.training.rundir.resolve_resume`.
-    Also removes the temporary folders of checkpoint writes a kill interrupted."""
-    run_dir = Path(run_dir)
-    for pattern in (".checkpoint-*.tmp", ".checkpoint-*.old"):
-        for stale in run_dir.glob(pattern):
-            shutil.rmtree(stale, ignore_errors=True)
-    found = list_checkpoints(run_dir)
-    if resume is None:
-        if found:
-            raise InputError(f"{run_dir} holds checkpoints of an unfinished run ({found[-1][1].name}); "
-                             "continue it with resume='latest' (--resume latest) or use another folder")
-        return None
-    if str(resume) == "latest" and found:
-        return found[-1][1]
-    return resolve_resume(run_dir, str(resume))
-
-
-def check_resume_config(folder: Path, saved: dict[str, Any], cfg: Any, may_change: Sequence[str]) -> None:
-    """A resumed run must train as the interrupted one did: only the ``may_change`` fields may differ."""
-    now = config_to_dict(cfg)
-    changed = sorted(k for k in now if k not in may_change and k in saved and saved[k] != now[k])
-    if changed:
-        diffs = ", ".join(f"{k}: {saved[k]!r} -> {now[k]!r}" for k in changed)
-        raise InputError(f"cannot resume {folder}: the config differs in {diffs} (only {', '.join(may_change)} may change)")
-
-
-def remove_checkpoints(run_dir: Path) -> None:
-    for _, path in list_checkpoints(run_dir):
-        shutil.rmtree(path, ignore_errors=True)
-
-
-class StopRequest:
-    """Set by :func:`stop_on_signals`: ``signal`` is None, "SIGINT" or "SIGTERM"."""
-
-    signal: str | None = None
-
-
-@contextlib.contextmanager
-def stop_on_signals() -> Iterator[StopRequest]:
-    """While active, SIGINT/SIGTERM only set ``request.signal`` (the loop finishes its step, saves a
-    checkpoint and stops); a second signal raises KeyboardInterrupt. The old handlers come back after."""
-    request = StopRequest()
-
-    def handler(signum, frame):
-        if request.signal is not None:
-            raise KeyboardInterrupt
-        request.signal = signal.Signals(signum).name
-
-    previous = {}
-    try:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, handler)
-    except ValueError:  # not the main thread: leave the handlers alone
-        pass
-    try:
-        yield request
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def _log_record(window: list[dict[str, float]], step: int, seconds: float) -> dict[str, float]:

@@ -27,7 +27,7 @@ from ..utils.hardware import native_bf16
 from ..utils.images import pil_to_tensor
 from ..utils.io import atomic_write_json
 from ..utils.seed import get_rng_state, seed_everything, set_rng_state
-from .damsm import (check_resume_config, load_run_checkpoint, remove_checkpoints, resolve_folder_resume,
+from .run_checkpoints import (check_folder_resume_config, load_run_checkpoint, remove_checkpoints, resolve_folder_resume,
                     save_run_checkpoint, stop_on_signals)
 
 EVAL_OFFSET = 10_000_000  # oracle evaluation indices, far from any training index
@@ -186,7 +186,7 @@ def _train_step(oracle: SceneOracle, opt: torch.optim.Optimizer, sched: Any, wor
 def _restore(folder: Path, cfg: OracleTrainConfig, oracle: SceneOracle, opt: torch.optim.Optimizer, sched: Any,
              rng: np.random.Generator) -> tuple[int, float]:
     state = load_run_checkpoint(folder, {"oracle": oracle})
-    check_resume_config(folder, state["config"], cfg, RESUMABLE_CHANGES)
+    check_folder_resume_config(folder, state["config"], cfg, RESUMABLE_CHANGES)
     opt.load_state_dict(state["optimizer"])
     for p, st in opt.state.items():  # channels_last moments, as the uninterrupted run's (same kernels)
         for k, v in st.items():

@@ -51,7 +51,7 @@ from ..utils.io import atomic_dir, atomic_path, atomic_write_json
 from ..utils.registry import Registry, RegistryError
 from .checkpoint import list_checkpoints, load_module_weights, load_state, prune_checkpoints, save_state
 from .config import COUNT, NON_NEGATIVE, OFF_OR_COUNT, POSITIVE, SEED
-from .damsm import stop_on_signals
+from .run_checkpoints import stop_on_signals
 from .data import mix_seed
 from .rundir import MetricsLogger, make_run_dir, resolve_resume, truncate_metrics
 from .saliency_data import SaliencyDataConfig, SaliencyTensors, augment_saliency_batch, check_augment
