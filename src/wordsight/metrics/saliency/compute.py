@@ -101,8 +101,9 @@ def compute_saliency_metrics(
         average: None for per-image scores [B]; "images" for their mean (the MIT benchmark's
             reduction); "fixations" for the mean weighted by each image's number of fixated pixels
             (pysaliency's default ``average='fixation'``).
-        chunk_size: maps evaluated together; keeps the float64 temporaries small enough to be reused
-            by the allocator (large batches in one piece are slower per map on a CPU).
+        chunk_size: maps prepared together (checked, converted to float64, resized); the random
+            draws (jitter, negatives) are made per chunk, so it is part of what a seed reproduces.
+            The kernels then work one map at a time.
         jitter: AUC-Judd's tie-breaking noise (on, as the MATLAB default; ``False`` keeps ties).
 
     Returns:
@@ -152,6 +153,7 @@ def _compute_chunk(metrics, saliency, fixations, density, other_fixations, basel
     if maps.density is None and any(metric.needs_density for metric in metrics):
         built = fixation_density(_chunk_of(fixations, part), MIT_CUTOFF_CYCLES)
         maps.density = built.to(maps.saliency.device).reshape(maps.batch, -1)
+    maps.planned = tuple(metric.name for metric in metrics)  # e.g. NSS then also takes CC's cross moment
     inputs = MetricInputs(maps, _chunk_of(other_fixations, part), _chunk_of(baseline, part, shared_if_single=True), generator, num_splits,
                          jitter)
     return {metric.name: metric.compute(inputs) for metric in metrics}

@@ -7,8 +7,10 @@ mean and variance), so :func:`compute_saliency_metrics` pays for them once for a
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from ...utils import InputError, check_finite
@@ -28,15 +30,45 @@ def as_batch(name: str, tensor: torch.Tensor) -> tuple[torch.Tensor, bool]:
 
 def real_maps(name: str, tensor: torch.Tensor) -> tuple[torch.Tensor, bool]:
     """Check a real-valued map batch (finite, numeric, non-empty) and convert it to float64."""
+    maps, added, _, _ = real_maps_with_extremes(name, tensor)
+    return maps, added
+
+
+def real_maps_with_extremes(name: str, tensor: torch.Tensor) -> tuple[torch.Tensor, bool, np.ndarray, np.ndarray]:
+    """:func:`real_maps`, also returning each map's minimum and maximum (numpy float64 [B]).
+
+    The per-map minimum and maximum are the only passes over the maps: a NaN or inf shows up in one
+    of them (so they are the finiteness check), and they give the peak magnitude for the rescaling.
+    """
     maps, added = as_batch(name, tensor)
     if maps.dtype == torch.bool or maps.is_complex():
         raise InputError(f"{name}: expected real-valued maps, got dtype {maps.dtype}")
     if maps.numel() == 0:
         raise InputError(f"{name}: maps are empty, shape {tuple(maps.shape)}")
-    maps = maps.to(torch.float64)
-    if not bool(torch.isfinite(maps.sum())):  # one cheap pass; the exact count only when needed
+    if maps.dtype == torch.float32:  # the extremes of the float32 map are exact, and half the bytes to read
+        low, high = map_extremes(maps)
+        maps = maps.to(torch.float64)
+    else:
+        maps = maps.to(torch.float64)
+        low, high = map_extremes(maps)
+    if not (np.isfinite(low).all() and np.isfinite(high).all()):
         check_finite(name, maps)
-    return _rescaled(maps), added
+    peak = np.maximum(np.abs(low), np.abs(high))
+    if ((peak > 0) & ((peak < SAFE_PEAK[0]) | (peak > SAFE_PEAK[1]))).any():
+        maps = _rescaled(maps)
+        low, high = map_extremes(maps)
+    return maps, added, low, high
+
+
+def map_extremes(maps: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Per-map minimum and maximum of float maps [B, ...], as numpy float64 [B] (NaN propagates)."""
+    flat = as_numpy(maps).reshape(maps.shape[0], -1)
+    return flat.min(axis=1).astype(np.float64), flat.max(axis=1).astype(np.float64)
+
+
+def as_numpy(tensor: torch.Tensor) -> np.ndarray:
+    """A zero-copy numpy view of a CPU tensor (device tensors are copied to the CPU)."""
+    return tensor.detach().cpu().numpy()
 
 
 SAFE_PEAK = (2.0**-300, 2.0**300)  # maps whose largest |value| is outside are rescaled (see _rescaled)
@@ -84,7 +116,11 @@ def require_nonnegative(name: str, maps: torch.Tensor, metric: str) -> None:
 class PreparedMaps:
     """Checked inputs of one call, flattened to [B, N], with shared quantities computed on demand.
 
-    ``saliency`` is float64 and already resized to the reference (fixation or density) size.
+    ``saliency`` is float64 and already resized to the reference (fixation or density) size. The
+    metrics' per-pixel work runs in numpy on zero-copy views of these tensors, one map at a time
+    (``view``, ``extremes``, ``var_mean``, ``centred``, ``fixated_indices``): at 480x640 a pass over a
+    map costs about as much as a few dozen torch calls, so the kernels keep both low. The tensors are
+    never written to (a float64 input map is shared, not copied).
     """
 
     saliency: torch.Tensor  # float64 [B, N]
@@ -93,11 +129,16 @@ class PreparedMaps:
     fixations: torch.Tensor | None = None  # bool [B, N]
     density: torch.Tensor | None = None  # float64 [B, N]
     original: torch.Tensor | None = None  # float64 [B, H0, W0]: the saliency map before resizing
+    planned: tuple[str, ...] = ()  # the metrics a compute_saliency_metrics call will ask for (a hint)
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def batch(self) -> int:
         return self.saliency.shape[0]
+
+    @property
+    def pixels(self) -> int:
+        return self.saliency.shape[1]
 
     def require_fixations(self, metric: str) -> torch.Tensor:
         if self.fixations is None:
@@ -114,34 +155,84 @@ class PreparedMaps:
             self._cache[key] = build()
         return self._cache[key]
 
-    def extremes(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-map minimum and maximum of the saliency map, [B, 1] each."""
-        return self._cached(
-            "extremes", lambda: (self.saliency.amin(dim=1, keepdim=True), self.saliency.amax(dim=1, keepdim=True))
-        )
+    # ------------------------------------------------------------------ numpy views and statistics
 
-    def constant(self) -> torch.Tensor:
+    def view(self, which: str = "saliency") -> np.ndarray:
+        """numpy float64 [B, N] view of ``saliency`` or ``density`` (read-only by convention)."""
+        if which == "density":
+            self.require_density("this metric")
+        return self._cached("np_" + which, lambda: as_numpy(getattr(self, which)))
+
+    def extremes(self, which: str = "saliency") -> tuple[np.ndarray, np.ndarray]:
+        """Per-map minimum and maximum of ``saliency`` or ``density``, numpy float64 [B] each."""
+        return self._cached("extremes_" + which, lambda: map_extremes(getattr(self, which)))
+
+    def constant(self) -> np.ndarray:
         low, high = self.extremes()
-        return (low == high)[:, 0]
+        return low == high
 
-    def normalised(self) -> torch.Tensor:
-        """(S - min) / (max - min); constant maps become NaN, as in MATLAB (0 / 0)."""
+    def sums(self, which: str = "saliency") -> np.ndarray:
+        """Per-map sums, numpy float64 [B]."""
+        return self._cached("sums_" + which, lambda: self.view(which).sum(axis=1))
+
+    def var_mean(self) -> tuple[np.ndarray, np.ndarray]:
+        """Unbiased (N - 1) variance and mean of each saliency map, numpy [B] each, like MATLAB std / mean."""
+        moments = self.moments()
+        return moments["sum_squares"] / (self.pixels - 1), moments["mean"]
+
+    def moments(self, with_density: bool = False) -> dict[str, np.ndarray]:
+        """Per-map means and centred second moments, numpy [B] each: ``mean``, ``sum_squares``
+        (sum (S - mean)^2) and, with the density (``with_density``, or whenever CC is among the
+        ``planned`` metrics), ``density_sum_squares`` and ``cross`` (sum (S - mean)(G - mean_G)).
+
+        Two passes, as MATLAB's ``std`` and ``corr2`` (mean first, then centred products; far more
+        accurate than sum(S^2) - N mean^2); the centred maps live in scratch rows only.
+        """
+        with_density = self.density is not None and (with_density or "cc" in self.planned)
+        cached = self._cache.get("moments")
+        if cached is not None and ("cross" in cached or not with_density):
+            return cached
+        flat, mean = self.view(), self.sums() / self.pixels
+        moments = {"mean": mean, "sum_squares": np.empty(self.batch)}
+        if with_density:
+            density, density_mean = self.view("density"), self.sums("density") / self.pixels
+            moments.update(density_mean=density_mean, density_sum_squares=np.empty(self.batch),
+                           cross=np.empty(self.batch))
+        work = scratch(self.pixels, 2)
+        for b in range(self.batch):
+            centred = np.subtract(flat[b], mean[b], out=work[0])
+            moments["sum_squares"][b] = np.dot(centred, centred)
+            if with_density:
+                density_centred = np.subtract(density[b], density_mean[b], out=work[1])
+                moments["density_sum_squares"][b] = np.dot(density_centred, density_centred)
+                moments["cross"][b] = np.dot(centred, density_centred)
+        self._cache["moments"] = moments
+        return moments
+
+    def original_extremes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-map minimum and maximum of the saliency maps before resizing."""
+        return self._cached("original_extremes", lambda: map_extremes(self.original))
+
+    def fixated_indices(self) -> tuple[list[np.ndarray], np.ndarray]:
+        """Flat indices of each map's fixated pixels (row-major order) and their counts [B]."""
 
         def build():
-            low, high = self.extremes()
+            fix = as_numpy(self.require_fixations("this metric"))
+            indices = [np.flatnonzero(row) for row in fix]
+            return indices, np.array([index.size for index in indices], dtype=np.int64)
+
+        return self._cached("fixated_indices", build)
+
+    # --------------------------------------------------------------------- torch (AUC-Borji, IG)
+
+    def normalised(self) -> torch.Tensor:
+        """(S - min) / (max - min) as a torch tensor [B, N]; constant maps become NaN (0 / 0)."""
+
+        def build():
+            low, high = (torch.from_numpy(t).to(self.saliency.device)[:, None] for t in self.extremes())
             return (self.saliency - low) / (high - low)
 
         return self._cached("normalised", build)
-
-    def var_mean(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Unbiased (N - 1) variance and mean of the saliency map, [B] each, like MATLAB std / mean."""
-        def build():
-            # Two passes (mean, then centred squares): several times faster than torch.var_mean on CPU.
-            mean = self.saliency.mean(dim=1)
-            centred = self.saliency - mean[:, None]
-            return (centred * centred).sum(dim=1) / (self.saliency.shape[1] - 1), mean
-
-        return self._cached("var_mean", build)
 
     def fixated(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Indices of fixated pixels, padded: index [B, K] (0 in padded slots), mask [B, K], counts [B]."""
@@ -161,9 +252,33 @@ class PreparedMaps:
 
         return self._cached("fixated", build)
 
-    def finish(self, scores: torch.Tensor) -> torch.Tensor:
-        """Scores [B] -> a 0-d tensor when every input was a single [H, W] map."""
+    def finish(self, scores: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """Scores [B] (numpy or torch) -> float64 tensor on the maps' device; 0-d when every input was
+        a single [H, W] map."""
+        if isinstance(scores, np.ndarray):
+            scores = torch.from_numpy(np.asarray(scores, dtype=np.float64)).to(self.saliency.device)
         return scores[0] if self.single else scores
+
+
+_SCRATCH: dict[tuple[int, int], np.ndarray] = {}
+
+
+def scratch(pixels: int, rows: int) -> np.ndarray:
+    """Scratch rows [rows, pixels] for the metric kernels, kept per thread between calls (fresh
+    multi-megabyte arrays cost page faults at every call). A kernel may overwrite them freely but must
+    not keep a reference once it returns."""
+    if rows * pixels > _SCRATCH_MAX:
+        return np.empty((rows, pixels))
+    key = (threading.get_ident(), pixels)
+    work = _SCRATCH.get(key)
+    if work is None or work.shape[0] < rows:
+        if len(_SCRATCH) >= 4:
+            _SCRATCH.clear()
+        work = _SCRATCH[key] = np.empty((rows, pixels))
+    return work
+
+
+_SCRATCH_MAX = 1 << 22  # float64 elements (32 MiB): larger scratch is allocated per call
 
 
 def prepare(
@@ -172,14 +287,14 @@ def prepare(
     density: torch.Tensor | None = None,
 ) -> PreparedMaps:
     """Check the inputs once and resize the saliency maps to the fixation (else density) size."""
-    sal, single = real_maps("saliency", saliency)
+    sal, single, low, high = real_maps_with_extremes("saliency", saliency)
     fix = dens = None
     if fixations is not None:
         fix, fix_single = binary_maps("fixations", fixations)
         same_batch(("saliency", "fixations"), sal, fix)
         single = single and fix_single
     if density is not None:
-        dens, dens_single = real_maps("density", density)
+        dens, dens_single, dens_low, dens_high = real_maps_with_extremes("density", density)
         same_batch(("saliency", "density"), sal, dens)
         if fix is not None:
             same_size(("density", "fixations"), dens, fix)
@@ -189,9 +304,6 @@ def prepare(
         raise InputError("saliency metrics need fixation maps or density maps to compare against")
     size = (int(reference.shape[-2]), int(reference.shape[-1]))
     resized = imresize(sal, size)
-    constant = sal.amin(dim=(1, 2)) == sal.amax(dim=(1, 2))
-    if bool(constant.any()) and tuple(sal.shape[-2:]) != size:  # bicubic rounding must not un-constant a map
-        resized[constant] = sal[constant][:, :1, :1].expand(-1, *size)
     prepared = PreparedMaps(
         saliency=resized.reshape(sal.shape[0], -1),
         size=size,
@@ -200,4 +312,13 @@ def prepare(
         density=None if dens is None else dens.to(sal.device).reshape(dens.shape[0], -1),
         original=sal,
     )
+    prepared._cache["original_extremes"] = (low, high)
+    if tuple(sal.shape[-2:]) == size:
+        prepared._cache["extremes_saliency"] = (low, high)  # the map itself: its extremes are known
+    else:
+        constant = torch.from_numpy(low == high).to(sal.device)
+        if bool(constant.any()):  # bicubic rounding must not un-constant a map
+            resized[constant] = sal[constant][:, :1, :1].expand(-1, *size)
+    if dens is not None:
+        prepared._cache["extremes_density"] = (dens_low, dens_high)
     return prepared
