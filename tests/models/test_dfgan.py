@@ -71,3 +71,47 @@ def test_save_and_load_pretrained_round_trip(tmp_path):
     assert isinstance(g2, DFGenerator) and g2.config["nf"] == 4
     z, s = torch.randn(2, 10), torch.randn(2, 8)
     assert torch.equal(g.eval()(z, s), g2(z, s))
+
+
+def _perturbed_generator(**kw):
+    torch.manual_seed(0)
+    g = DFGenerator(nf=4, z_dim=10, sentence_dim=8, image_size=32, **kw)
+    with torch.no_grad():  # off the identity initialisation of the affine MLPs
+        for p in g.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    return g
+
+
+def test_fused_affine_equals_the_per_block_affines_forward_and_backward():
+    plain = _perturbed_generator()
+    fused = DFGenerator(nf=4, z_dim=10, sentence_dim=8, image_size=32, fused_affine=True)
+    fused.load_state_dict(plain.state_dict())  # the same parameter names: an old state dict loads as is
+    assert list(fused.state_dict()) == list(plain.state_dict())
+    z, s = torch.randn(3, 10), torch.randn(3, 8)
+    out_plain, out_fused = plain(z, s), fused(z, s)
+    assert torch.allclose(out_plain, out_fused, atol=1e-5, rtol=0)
+    (out_plain * torch.linspace(-1, 1, out_plain.numel()).reshape(out_plain.shape)).sum().backward()
+    (out_fused * torch.linspace(-1, 1, out_fused.numel()).reshape(out_fused.shape)).sum().backward()
+    for (name, p), q in zip(plain.named_parameters(), fused.parameters()):
+        scale = max(1.0, float(p.grad.abs().max()))
+        assert torch.allclose(p.grad, q.grad, atol=1e-5 * scale, rtol=1e-5), name
+
+
+def test_fused_affine_mlps_match_each_affine_module():
+    g = _perturbed_generator(fused_affine=True)
+    cond = torch.randn(5, 18)
+    for mlp, got in zip(g._affine_mlps(), g.affine_params(cond)):
+        assert torch.allclose(mlp(cond), got, atol=1e-5, rtol=0)
+
+
+def test_shipped_generator_loads_into_the_fused_affine_and_draws_the_same_images():
+    from wordsight.pipelines.text_to_image import SHIPPED_DIR
+
+    old = from_pretrained(SHIPPED_DIR / "generator").eval()
+    fused = DFGenerator(**{**old.config, "fused_affine": True}).eval()
+    fused.load_state_dict(old.state_dict())
+    z = truncated_noise(4, old.z_dim, generator=torch.Generator().manual_seed(3))
+    s = torch.randn(4, old.sentence_dim, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        assert torch.allclose(old(z, s), fused(z, s), atol=1e-5, rtol=0)
+    assert old.fused_affine is False  # folders saved before the option rebuild the per-block path

@@ -47,7 +47,7 @@ BAD = [
     ("dfgan", ["model.image_size=512"], "model.image_size must be in [16, 256] for --data synthetic"),
     ("dfgan", ["model.truncation=1.5"], "model.truncation must be in (0, 1], got 1.5"),
     ("dfgan", ["model.ma_gp_p=0"], "model.ma_gp_p must be > 0, got 0.0"),
-    ("dfgan", ["model.nff=3"], "unknown config key model.'nff' for DFGANConfig; valid keys: d_gamma_init"),
+    ("dfgan", ["model.nff=3"], "unknown config key model.'nff' for DFGANConfig; valid keys: compile, d_gamma_init"),
     ("dfgan", ["model.damsm_sentence_weight=1"], "model.damsm_sentence_weight > 0 needs model.damsm_path"),  # two values
     ("stackgan", ["model.stage=2"], "StackGAN stage 2 trains on top of a Stage-I model"),  # a required value
     ("gan-int-cls", ["model.real_label=0.3"], "model.real_label must be in (0.5, 1] (1 = no smoothing), got 0.3"),

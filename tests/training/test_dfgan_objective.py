@@ -205,3 +205,79 @@ def test_damsm_hard_negative_term_errors_name_the_fix(tmp_path):
     obj.d_step(_batch())
     with pytest.raises(ConfigError, match="data.hard_negatives"):
         obj.g_step(_batch())  # no mismatch_sentence in the batch
+
+
+def _lazy(every):
+    torch.manual_seed(0)
+    return build_objective("dfgan", {"nf": 4, "image_size": 16, "sentence_dim": 8, "z_dim": 8, "ma_gp_every": every})
+
+
+def test_lazy_ma_gp_runs_on_every_kth_step_with_weight_k():
+    from wordsight.losses.adversarial import ma_gp
+
+    batch = _batch()
+    exact, lazy = _objective(), _lazy(3)
+    applied = []
+    for step in range(7):
+        # the penalty the exact recipe applies at the same weights, recomputed by hand
+        images = batch["images"].detach().requires_grad_(True)
+        sentence = batch["sentence"].detach().requires_grad_(True)
+        reference = ma_gp(lazy.D(images, sentence), (images, sentence), k=2.0, p=6.0)
+        out = lazy.d_step(batch)
+        applied.append(float(out["ma_gp"]) > 0)
+        expected = 3 * reference if step % 3 == 0 else torch.zeros(())
+        assert torch.allclose(out["ma_gp"], expected, rtol=1e-5, atol=1e-12), step
+        assert torch.allclose(out["loss"], out["d_real"] + (out["d_fake"] + out["d_mismatch"]) / 2 + out["ma_gp"])
+        lazy.end_step()
+    assert applied == [True, False, False, True, False, False, True]
+    assert exact.cfg.ma_gp_every == 1 and exact.ma_gp_due()
+
+
+def test_lazy_ma_gp_steps_without_the_penalty_skip_the_double_backward():
+    obj = _lazy(2)
+    seen = []
+    obj.D.conv_img.register_forward_pre_hook(lambda m, args: seen.append(args[0].requires_grad))
+    obj.d_step(_batch())  # step 0: the penalty, through the real images' gradient
+    obj.end_step()
+    out = obj.d_step(_batch())  # step 1: no penalty, so the real images need no gradient
+    assert seen == [True, False, False, False]  # (real, fake) per step; fakes are detached
+    assert float(out["ma_gp"]) == 0.0 and out["loss"].requires_grad
+    out["loss"].backward()
+    assert all(p.grad is not None for p in obj.D.conv_img.parameters())
+
+
+def test_default_d_step_is_unchanged_by_the_speed_options_being_off():
+    from wordsight.losses.adversarial import hinge_d_fake, hinge_d_real, ma_gp, mismatched
+
+    obj = _objective()
+    assert (obj.cfg.ma_gp_every, obj.cfg.fused_affine, obj.cfg.compile) == (1, False, False)
+    assert obj.G.fused_affine is False
+    batch = _batch()
+    for _ in range(3):  # every step carries the full MA-GP, weight 1
+        torch.manual_seed(5)
+        out = obj.d_step(batch)
+        images = batch["images"].detach().requires_grad_(True)
+        sentence = batch["sentence"].detach().requires_grad_(True)
+        feats = obj.D.features(images)
+        logits = obj.D.logits(feats, sentence)
+        torch.manual_seed(5)
+        fake = obj.G(torch.randn(4, 8), sentence.detach())
+        expected = (hinge_d_real(logits) + (hinge_d_fake(obj.D(fake.detach(), sentence.detach()))
+                    + hinge_d_fake(obj.D.logits(mismatched(feats), sentence))) / 2 + ma_gp(logits, (images, sentence)))
+        assert torch.allclose(out["loss"], expected, rtol=1e-6)
+        obj.end_step()
+
+
+def test_speed_option_errors_name_the_key():
+    from wordsight.config import ConfigError
+
+    with pytest.raises(ConfigError, match="ma_gp_every"):
+        build_objective("dfgan", {"nf": 4, "image_size": 16, "sentence_dim": 8, "z_dim": 8, "ma_gp_every": 0})
+
+
+def test_fused_affine_option_reaches_the_generator():
+    obj = build_objective("dfgan", {"nf": 4, "image_size": 16, "sentence_dim": 8, "z_dim": 8, "fused_affine": True})
+    assert obj.G.fused_affine is True
+    obj.d_step(_batch())
+    obj.g_step(_batch())["loss"].backward()
+    assert obj.G.blocks[0].fuse1.affine0.fc_gamma[0].weight.grad is not None

@@ -15,6 +15,7 @@ residual down-blocks plus a conditional head that joins the tiled sentence vecto
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..hub import register_model
@@ -35,12 +36,19 @@ class DFGenerator(nn.Module):
 
     Linear z -> C0 x 4 x 4, then log2(S) - 2 :class:`DFUpBlock` s with widths nf * [8, 8, 8, 8, 4, 2, 1]
     (the tail of that list that fits S), each fed cond = cat(z, sentence); LeakyReLU -> conv3x3 -> tanh.
+
+    ``fused_affine`` (a speed option, docs/dfgan.md "Speed options"): compute the gamma and beta of every
+    fusion layer from cond at once, the first layers of all their MLPs as one matmul and the second layers
+    as one batched matmul per width, instead of 4 small MLPs per fusion block. The same parameters (same
+    names, so any state dict loads either way) and the same function; only the rounding differs.
     """
 
-    def __init__(self, nf: int = 32, z_dim: int = 100, sentence_dim: int = 256, image_size: int = 64, out_channels: int = 3):
+    def __init__(self, nf: int = 32, z_dim: int = 100, sentence_dim: int = 256, image_size: int = 64, out_channels: int = 3,
+                 fused_affine: bool = False):
         super().__init__()
         _check_size(image_size)
         self.nf, self.z_dim, self.sentence_dim, self.image_size = nf, z_dim, sentence_dim, image_size
+        self.fused_affine = bool(fused_affine)
         channels = pyramid_channels(nf, image_size)[::-1]
         self.fc = nn.Linear(z_dim, channels[0] * 4 * 4)
         cond_dim = z_dim + sentence_dim
@@ -57,8 +65,56 @@ class DFGenerator(nn.Module):
         check_shape("sentence", sentence, [dims["B"], self.sentence_dim])
         h = self.fc(z).reshape(z.shape[0], -1, 4, 4)
         cond = torch.cat((z, sentence.to(z.dtype)), dim=1)  # official order: cat(noise, sentence)
+        if self.fused_affine:
+            return self._forward_fused(h, cond)
         for block in self.blocks:
             h = block(h, cond)
+        return self.to_rgb(h)
+
+    def _affine_mlps(self) -> list[nn.Sequential]:
+        """Every fusion MLP in forward order: per block fuse1, fuse2; per fusion affine0, affine1; gamma, beta."""
+        return [mlp for block in self.blocks for fuse in (block.fuse1, block.fuse2)
+                for affine in (fuse.affine0, fuse.affine1) for mlp in (affine.fc_gamma, affine.fc_beta)]
+
+    def affine_params(self, cond: torch.Tensor) -> list[torch.Tensor]:
+        """The output of every fusion MLP (:meth:`_affine_mlps` order), each [B, C], in one matmul for all
+        first layers and one batched matmul per width for the second layers."""
+        mlps = self._affine_mlps()
+        widths = [m[0].out_features for m in mlps]
+        order = sorted(range(len(mlps)), key=lambda i: -widths[i])  # group equal widths, stable
+        w1 = torch.cat([mlps[i][0].weight for i in order])
+        b1 = torch.cat([mlps[i][0].bias for i in order])
+        hidden = F.relu(F.linear(cond, w1, b1))
+        out: list[torch.Tensor | None] = [None] * len(mlps)
+        start, j = 0, 0
+        while j < len(order):
+            width, k = widths[order[j]], j
+            while k < len(order) and widths[order[k]] == width:
+                k += 1
+            group = order[j:k]
+            h = hidden[:, start : start + width * len(group)].reshape(-1, len(group), width).transpose(0, 1)
+            w2 = torch.stack([mlps[i][2].weight for i in group]).transpose(1, 2)  # [m, C_in, C_out]
+            b2 = torch.stack([mlps[i][2].bias for i in group])[:, None, :]
+            res = torch.baddbmm(b2, h, w2)  # [m, B, C]
+            for n, i in enumerate(group):
+                out[i] = res[n]
+            start += width * len(group)
+            j = k
+        return out  # type: ignore[return-value]
+
+    def _forward_fused(self, h: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        params = iter(self.affine_params(cond))
+
+        def fuse(x: torch.Tensor) -> torch.Tensor:  # DFBlock: (affine -> LeakyReLU) twice
+            for _ in range(2):
+                gamma, beta = next(params), next(params)
+                x = F.leaky_relu(torch.addcmul(beta[:, :, None, None], gamma[:, :, None, None], x), 0.2, inplace=True)
+            return x
+
+        for block in self.blocks:  # DFUpBlock.forward with the precomputed affines
+            x = F.interpolate(h, scale_factor=2, mode="nearest") if block.upsample else h
+            shortcut = block.c_sc(x) if block.c_sc is not None else x
+            h = shortcut + block.c2(fuse(block.c1(fuse(x))))
         return self.to_rgb(h)
 
 

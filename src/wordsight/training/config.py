@@ -351,6 +351,7 @@ MODEL_CHECKS: dict[str, dict[str, Check]] = {
         "nf": COUNT, "z_dim": COUNT, "sentence_dim": COUNT, "image_size": Check(power_of_two=True, ge=8),
         "ma_gp_k": NON_NEGATIVE, "ma_gp_p": POSITIVE, "truncation": TRUNCATION, "d_gamma_init": Check(finite=True),
         "damsm_sentence_weight": WEIGHT, "damsm_gamma3": POSITIVE, "damsm_hard_negative_weight": WEIGHT,
+        "ma_gp_every": Check(ge=1, note="1 = every step, the exact recipe"),
     },
     f"{_OBJECTIVES}.attngan.AttnGANConfig": _ATTNGAN,  # DualAttnGANConfig inherits these (its two bools need none)
     f"{_OBJECTIVES}.gan_int_cls.GANINTCLSConfig": {

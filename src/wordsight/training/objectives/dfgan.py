@@ -63,8 +63,20 @@ class DFGANConfig:
     # weight mu of a two-way DAMSM term on G: each fake against its caption and its hard negative (the batch's
     # mismatch_sentence, data.hard_negatives); needs damsm_sentence_weight > 0's encoder. 0 = off
     damsm_hard_negative_weight: float = 0.0
+    # ---- speed options (docs/dfgan.md, "Speed options"); the defaults are the exact official recipe ----
+    # lazy MA-GP (StyleGAN2's lazy regularisation): the penalty on every ma_gp_every-th D step only, weighted by
+    # ma_gp_every so its mean over steps is unchanged; the other D steps need no double backward. 1 = every step
+    ma_gp_every: int = 1
+    # one matmul for the first layers of all of G's fusion MLPs and one batched matmul per width for the second
+    # layers (DFGenerator(fused_affine=True)): the same function and parameters, only the rounding differs
+    fused_affine: bool = False
+    # torch.compile G and the D passes that need no double backward (the fake passes; the real pass on D steps
+    # without MA-GP); the first steps pay the compile time
+    compile: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.ma_gp_every, int) or isinstance(self.ma_gp_every, bool) or self.ma_gp_every < 1:
+            raise ConfigError(f"model.ma_gp_every must be an integer >= 1 (1 = MA-GP on every D step), got {self.ma_gp_every!r}")
         if self.nf < 1 or self.z_dim < 1 or self.sentence_dim < 1:
             raise ConfigError(f"model.nf, z_dim and sentence_dim must be >= 1, got {self.nf}, {self.z_dim}, {self.sentence_dim}")
         if not self.damsm_sentence_weight >= 0:
@@ -102,13 +114,17 @@ class DFGANObjective(GANObjective):
             raise ConfigError(f"generator and discriminator disagree: sentence_dim {G.sentence_dim}/{D.sentence_dim}, image_size {G.image_size}/{D.image_size}")
         self.G, self.D, self.cfg = G, D, cfg
         self._fakes: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._steps = 0  # end_step() calls: which D steps carry the lazy MA-GP
+        # compiled views of G and D share their parameters; kept out of the module tree (and the state dict)
+        self._fast: dict[str, Any] = {}
         # a frozen loss network, not trained and not in networks() (so not in checkpoints): reloaded from cfg
         self.damsm_image_encoder = (load_frozen_damsm_image_encoder(cfg.damsm_path, cfg.sentence_dim)
                                     if cfg.damsm_sentence_weight > 0 else None)
 
     @classmethod
     def from_config(cls, cfg: DFGANConfig) -> "DFGANObjective":
-        G = DFGenerator(nf=cfg.nf, z_dim=cfg.z_dim, sentence_dim=cfg.sentence_dim, image_size=cfg.image_size)
+        G = DFGenerator(nf=cfg.nf, z_dim=cfg.z_dim, sentence_dim=cfg.sentence_dim, image_size=cfg.image_size,
+                        fused_affine=cfg.fused_affine)
         D = DFDiscriminator(nf=cfg.nf, sentence_dim=cfg.sentence_dim, image_size=cfg.image_size, gamma_init=cfg.d_gamma_init)
         return cls(G, D, cfg)
 
@@ -138,6 +154,20 @@ class DFGANObjective(GANObjective):
 
     def end_step(self) -> None:
         self._fakes.clear()
+        self._steps += 1
+
+    def ma_gp_due(self) -> bool:
+        """Whether this step's D update carries the MA-GP (every ``ma_gp_every``-th step, the first included)."""
+        return self._steps % self.cfg.ma_gp_every == 0
+
+    def _fast_fn(self, name: str):
+        """G, D.features or D.logits; through torch.compile with ``compile: true``."""
+        fn = {"G": self.G, "features": self.D.features, "logits": self.D.logits}[name]
+        if not self.cfg.compile:
+            return fn
+        if name not in self._fast:
+            self._fast[name] = torch.compile(fn, dynamic=False)
+        return self._fast[name]
 
     def train(self, mode: bool = True) -> "DFGANObjective":
         super().train(mode)
@@ -156,11 +186,15 @@ class DFGANObjective(GANObjective):
 
     def d_step(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         images, sentence = self._unpack(batch)
-        images = images.detach().requires_grad_(True)  # MA-GP differentiates w.r.t. images and sentences
-        sentence = sentence.detach().requires_grad_(True)
-        real_features = self.D.features(images)
-        real_logits = self.D.logits(real_features, sentence)
-        mis = hinge_d_fake(self.D.logits(mismatched(real_features), sentence))
+        regularise = self.ma_gp_due()
+        # MA-GP differentiates w.r.t. images and sentences (a double backward: never through compiled code)
+        images = images.detach().requires_grad_(regularise)
+        sentence = sentence.detach().requires_grad_(regularise)
+        features = self.D.features if regularise else self._fast_fn("features")
+        logits_fn = self.D.logits if regularise else self._fast_fn("logits")
+        real_features = features(images)
+        real_logits = logits_fn(real_features, sentence)
+        mis = hinge_d_fake(logits_fn(mismatched(real_features), sentence))
         extra = {}
         hard = batch.get("mismatch_sentence")
         if hard is not None:  # hard negatives (data.hard_negatives): the same caption with one word changed
@@ -168,11 +202,17 @@ class DFGANObjective(GANObjective):
             extra["d_hard_mismatch"] = hinge_d_fake(self.D.logits(real_features, hard.float()))
             mis = (mis + extra["d_hard_mismatch"]) / 2.0
         z = torch.randn(images.shape[0], self.cfg.z_dim, device=images.device)
-        fake = self.G(z, sentence.detach())
+        fake = self._fast_fn("G")(z, sentence.detach())
         self._fakes.append((fake, sentence.detach()))
-        fake_logits = self.D(fake.detach(), sentence.detach())
+        fake_logits = self._fast_fn("logits")(self._fast_fn("features")(fake.detach()), sentence.detach())
         real, fake_term = hinge_d_real(real_logits), hinge_d_fake(fake_logits)
-        gp = ma_gp(real_logits, (images, sentence), k=self.cfg.ma_gp_k, p=self.cfg.ma_gp_p)
+        if regularise:  # lazy: weighted by the interval, so the penalty's mean over steps is the paper's
+            every = self.cfg.ma_gp_every
+            gp = ma_gp(real_logits, (images, sentence), k=self.cfg.ma_gp_k, p=self.cfg.ma_gp_p)
+            if every != 1:
+                gp = gp * every
+        else:
+            gp = torch.zeros((), device=real.device)
         loss = real + (fake_term + mis) / 2.0 + gp
         return {"loss": loss, "d_real": real, "d_fake": fake_term, "d_mismatch": mis, "ma_gp": gp, **extra}
 
@@ -182,9 +222,9 @@ class DFGANObjective(GANObjective):
         else:
             _, sentence = self._unpack(batch)
             z = torch.randn(sentence.shape[0], self.cfg.z_dim, device=sentence.device)
-            fake = self.G(z, sentence)
+            fake = self._fast_fn("G")(z, sentence)
         with frozen_weights(self.D):
-            logits = self.D(fake, sentence)
+            logits = self._fast_fn("logits")(self._fast_fn("features")(fake), sentence)
         loss = hinge_g(logits)
         if self.damsm_image_encoder is None:
             return {"loss": loss}
