@@ -14,17 +14,6 @@ def _cache(tmp_path, monkeypatch):
     monkeypatch.setenv("WORDSIGHT_CACHE", str(tmp_path / "cache"))
 
 
-@pytest.fixture(scope="module")
-def tiny_pipeline(tmp_path_factory):
-    from wordsight.models.dfgan import DFGenerator
-    from wordsight.pipelines.text_to_image import TextToImage
-    from wordsight.text.minilm import MiniLMEncoder
-
-    path = tmp_path_factory.mktemp("pipe")
-    TextToImage(DFGenerator(nf=4, sentence_dim=384, image_size=16), MiniLMEncoder()).save_pretrained(path)
-    return path
-
-
 def test_help_and_version(capsys):
     assert main(["--version"]) == 0
     assert "wordsight 0.1.0" in capsys.readouterr().out

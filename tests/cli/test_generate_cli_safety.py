@@ -16,17 +16,6 @@ def _cache(tmp_path, monkeypatch):
     monkeypatch.setenv("WORDSIGHT_CACHE", str(tmp_path / "cache"))
 
 
-@pytest.fixture(scope="module")
-def tiny_pipeline(tmp_path_factory):
-    from wordsight.models.dfgan import DFGenerator
-    from wordsight.pipelines.text_to_image import TextToImage
-    from wordsight.text.minilm import MiniLMEncoder
-
-    path = tmp_path_factory.mktemp("pipe")
-    TextToImage(DFGenerator(nf=4, sentence_dim=384, image_size=16), MiniLMEncoder()).save_pretrained(path)
-    return path
-
-
 def _err_line(err: str) -> str:
     lines = [line for line in err.replace("\r", "\n").splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "Traceback" not in err, err

@@ -20,17 +20,6 @@ def _cache(tmp_path, monkeypatch):
     monkeypatch.setenv("WORDSIGHT_CACHE", str(tmp_path / "cache"))
 
 
-@pytest.fixture(scope="module")
-def tiny_pipeline(tmp_path_factory):
-    from wordsight.models.dfgan import DFGenerator
-    from wordsight.pipelines.text_to_image import TextToImage
-    from wordsight.text.minilm import MiniLMEncoder
-
-    path = tmp_path_factory.mktemp("pipe")
-    TextToImage(DFGenerator(nf=4, sentence_dim=384, image_size=16), MiniLMEncoder()).save_pretrained(path)
-    return path
-
-
 def _raise_on_save(exc):
     def save(self, *args, **kwargs):
         raise exc
