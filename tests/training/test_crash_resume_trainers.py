@@ -143,11 +143,11 @@ def _child(job: dict) -> None:
     sys.stdout = sys.stderr = log
     try:
         if job["slow_write"]:  # hold the first checkpoint write of this session between weights and state
-            import wordsight.training.run_checkpoints as run_checkpoints_module
+            import wordsight.training.checkpoint as checkpoint_module
             import wordsight.training.saliency as saliency_module
 
-            # DAMSM and the oracle write through run_checkpoints.save_run_checkpoint
-            module = saliency_module if job["trainer"] == "saliency" else run_checkpoints_module
+            # DAMSM and the oracle write through run_checkpoints.save_run_checkpoint -> checkpoint.save_checkpoint
+            module = saliency_module if job["trainer"] == "saliency" else checkpoint_module
             real = module.save_state
 
             def slow_save_state(*args, **kwargs):

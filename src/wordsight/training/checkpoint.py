@@ -107,10 +107,12 @@ def _check_finite(modules: dict[str, nn.Module]) -> None:
 
 
 def save_checkpoint(
-    run_dir: Path, step: int, networks: dict[str, nn.Module], ema: nn.Module, state: dict[str, Any], config: Any, keep_last: int
+    run_dir: Path, step: int, networks: dict[str, nn.Module], ema: nn.Module | None, state: dict[str, Any], config: Any,
+    keep_last: int,
 ) -> Path:
-    """Write ``run_dir/checkpoint-<step>/`` atomically, then delete all but the newest ``keep_last``."""
-    modules = {**networks, EMA_NAME: ema}
+    """Write ``run_dir/checkpoint-<step>/`` atomically, then delete all but the newest ``keep_last``
+    (``ema`` None: the trainers without an EMA generator, run_checkpoints.py)."""
+    modules = {**networks, **({EMA_NAME: ema} if ema is not None else {})}
     _check_finite(modules)
     target = Path(run_dir) / f"checkpoint-{step}"
     with atomic_dir(target) as tmp:
@@ -157,12 +159,12 @@ def load_module_weights(module: nn.Module, path: Path) -> None:
         raise InputError(f"{path}: weights do not match {type(module).__name__}: missing {missing[:5]}, unexpected {unexpected[:5]}")
 
 
-def load_checkpoint(folder: Path, networks: dict[str, nn.Module], ema: nn.Module) -> dict[str, Any]:
-    """Load weights into ``networks`` and ``ema`` in place; return the training state (with ``step``)."""
+def load_checkpoint(folder: Path, networks: dict[str, nn.Module], ema: nn.Module | None) -> dict[str, Any]:
+    """Load weights into ``networks`` and ``ema`` (unless None) in place; return the training state (with ``step``)."""
     folder = Path(folder)
     if not (folder / "state.json").exists():
         raise InputError(f"not a complete checkpoint folder: {folder}")
-    for name, module in {**networks, EMA_NAME: ema}.items():
+    for name, module in {**networks, **({EMA_NAME: ema} if ema is not None else {})}.items():
         path = folder / f"{name}.safetensors"
         if not path.exists():
             raise InputError(f"checkpoint {folder} has no weights for {name!r} ({path.name})")

@@ -13,14 +13,11 @@ import signal
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-import torch
 from torch import nn
 
-from ..config import config_to_dict, save_config
-from ..hub import save_weights, state_dict_for_save
+from ..config import config_to_dict
 from ..utils.checks import InputError
-from ..utils.io import atomic_dir, atomic_write_json
-from .checkpoint import NonFiniteWeightsError, list_checkpoints, load_module_weights, load_state, prune_checkpoints, save_state
+from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from .rundir import resolve_resume
 
 __all__ = ["save_run_checkpoint", "load_run_checkpoint", "resolve_folder_resume", "check_folder_resume_config",
@@ -32,36 +29,13 @@ __all__ = ["save_run_checkpoint", "load_run_checkpoint", "resolve_folder_resume"
 def save_run_checkpoint(run_dir: Path, step: int, networks: dict[str, nn.Module], state: dict[str, Any],
                         config: Any, keep_last: int) -> Path:
     """Write ``run_dir/checkpoint-<step>/`` atomically (a kill at any moment leaves the earlier ones
-    intact), then delete all but the newest ``keep_last``."""
-    for name, module in networks.items():
-        for key, t in module.state_dict().items():
-            if t.is_floating_point() and not torch.isfinite(t).all():
-                raise NonFiniteWeightsError(f"not saving checkpoint-{step}: {name}.{key} holds NaN/inf values")
-    target = Path(run_dir) / f"checkpoint-{step}"
-    with atomic_dir(target) as tmp:
-        meta = {}
-        for name, module in networks.items():
-            save_weights(state_dict_for_save(module), tmp / f"{name}.safetensors")
-            if hasattr(module, "model_type"):
-                meta[name] = {"model_type": module.model_type, "config": module.config}
-        atomic_write_json(tmp / "models.json", meta)
-        save_config(config, tmp / "config.yaml")
-        save_state({**state, "step": step}, tmp)  # last: state.json marks the folder complete
-    prune_checkpoints(run_dir, keep_last)
-    return target
+    intact), then delete all but the newest ``keep_last``: the main engine's format, without an EMA."""
+    return save_checkpoint(run_dir, step, networks, None, state, config, keep_last)
 
 
 def load_run_checkpoint(folder: Path, networks: dict[str, nn.Module]) -> dict[str, Any]:
     """Load each network's weights from ``folder`` in place; return the saved state (with ``step``)."""
-    folder = Path(folder)
-    if not (folder / "state.json").exists():
-        raise InputError(f"not a complete checkpoint folder: {folder}")
-    for name, module in networks.items():
-        path = folder / f"{name}.safetensors"
-        if not path.exists():
-            raise InputError(f"checkpoint {folder} has no weights for {name!r} ({path.name})")
-        load_module_weights(module, path)
-    return load_state(folder)
+    return load_checkpoint(folder, networks, None)
 
 
 def resolve_folder_resume(run_dir: Path, resume: str | Path | None) -> Path | None:
