@@ -78,11 +78,7 @@ def bench_precision(
     from ..utils import hardware
 
     if remeasure:
-        hardware._cpu_choice.cache_clear()
-        path = hardware.precision_cache_path()
-        cache = hardware._read_cache(path)
-        cache.pop(hardware._machine_key(), None)
-        hardware._write_cache(path, cache)
+        hardware.forget_measurement()
     choice = hardware.precision_choice("cpu")
     typer.echo(f"CPU: {hardware.cpu_model()}; bf16 instructions: {'yes' if hardware.native_bf16('cpu') else 'no'}; "
                f"{hardware.torch.get_num_threads()} torch threads")

@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 __all__ = ["cpu_flags", "cpu_model", "native_bf16", "bf16_faster", "precision_choice", "measure_bf16_speedup",
-           "resolve_precision", "PrecisionChoice", "BF16_MARGIN"]
+           "resolve_precision", "forget_measurement", "PrecisionChoice", "BF16_MARGIN"]
 
 _BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 BF16_ENV = "WORDSIGHT_BF16"
@@ -165,6 +165,15 @@ def _cpu_choice(key: str) -> PrecisionChoice:
     cache[key] = {k: v for k, v in asdict(choice).items() if k != "cached"}
     _write_cache(path, cache)
     return choice
+
+
+def forget_measurement() -> None:
+    """Drop this machine's cached timing (memory and file), so the next ``auto`` measures again."""
+    _cpu_choice.cache_clear()
+    path = precision_cache_path()
+    cache = _read_cache(path)
+    if cache.pop(_machine_key(), None) is not None:
+        _write_cache(path, cache)
 
 
 def precision_choice(device: torch.device | str = "cpu") -> PrecisionChoice:
