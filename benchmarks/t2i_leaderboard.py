@@ -300,6 +300,7 @@ class Leaderboard:
     command: str = ""
     wordsight: list[str] = field(default_factory=lambda: [sys.executable, "-m", "wordsight.cli.main"])
     results: dict = field(default_factory=dict)
+    carry: list[Path] = field(default_factory=list)  # results files of earlier sessions (see carry_from)
 
     def __post_init__(self) -> None:
         self.out = Path(self.out).resolve()
@@ -312,6 +313,49 @@ class Leaderboard:
         self.results.setdefault("started", _now())
         self.results.setdefault("entries", {})
         self.env = {**os.environ, "OMP_NUM_THREADS": str(self.threads), "MKL_NUM_THREADS": str(self.threads)}
+        for path in self.carry:
+            self.carry_from(Path(path))
+
+    def carry_from(self, path: Path) -> list[str]:
+        """Take the finished rows of another results file (an earlier session's, whose run folders are gone,
+        or another OUT's): rows this OUT has not finished itself, trained for the same minutes and evaluated
+        on the same images, seed and metrics. Each keeps the machine and date it was trained on
+        (``trained_on``) and says where it came from (``carried_from``); it is not trained again."""
+        if not path.exists():
+            return []
+        other = json.loads(path.read_text(encoding="utf-8"))
+        if not math.isclose(float(other.get("minutes", -1)), self.minutes):
+            raise SystemExit(f"--carry {path}: a leaderboard of --minutes {other.get('minutes')}, not {self.minutes}")
+        taken = []
+        for name, entry in other.get("entries", {}).items():
+            if entry.get("status") != "done" or self.results["entries"].get(name, {}).get("status") == "done":
+                continue
+            key = entry.get("eval_key", {})
+            if any(key.get(k) != v for k, v in self.eval_settings().items()):
+                print(f"[leaderboard] --carry {path}: {name} was evaluated differently ({key}); not taken", flush=True)
+                continue
+            self.results["entries"][name] = {**entry, "carried_from": entry.get("carried_from", str(path))}
+            taken.append(name)
+        if taken:
+            print(f"[leaderboard] carried from {path}: {', '.join(taken)}", flush=True)
+        return taken
+
+    def export_to(self, path: Path) -> None:
+        """Merge this OUT's finished rows into ``path`` (a results file kept in the repository, so that rows
+        trained in one session are not trained again in the next one, where OUT is gone)."""
+        merged = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"minutes": self.minutes, "entries": {}}
+        if not math.isclose(float(merged.get("minutes", -1)), self.minutes):
+            raise SystemExit(f"--export {path}: a leaderboard of --minutes {merged.get('minutes')}, not {self.minutes}")
+        merged.setdefault("started", self.results.get("started"))
+        merged.setdefault("entries", {})
+        for name, entry in self.results["entries"].items():
+            if entry.get("status") == "done":
+                # rows finished by a process of an older version of this script say nothing of their machine:
+                # this one's (an export runs on the machine of the session that trained them)
+                entry.setdefault("trained_on", {"machine": machine(), "threads": self.threads, "torch": _torch_version(),
+                                                "date": str(entry.get("finished", _now()))[:10]})
+                merged["entries"][name] = entry
+        write_json(path, merged)
 
     @property
     def budget_s(self) -> float:
@@ -433,10 +477,13 @@ class Leaderboard:
                                                     "seconds_after": training_time(run)["seconds"], "ended": _now()})
 
     # ---- evaluation ---------------------------------------------------------------------------------
+    def eval_settings(self) -> dict:
+        """What makes two rows' numbers comparable: the same evaluation images, noise seed and metrics."""
+        return {"images": self.eval_images, "seed": self.eval_seed, "test": METRICS_TEST, "heldout": METRICS_HELDOUT}
+
     def eval_key(self, pipeline: Path) -> dict:
-        return {"images": self.eval_images, "seed": self.eval_seed, "judge": str(self.judge_dir()),
-                "pipeline": str(pipeline), "trained_steps": pipeline_steps(pipeline.parent),
-                "test": METRICS_TEST, "heldout": METRICS_HELDOUT}
+        return {**self.eval_settings(), "judge": str(self.judge_dir()),
+                "pipeline": str(pipeline), "trained_steps": pipeline_steps(pipeline.parent)}
 
     def evaluate(self, entry: Entry, pipeline: Path) -> dict:
         """Oracle accuracy on test and held-out captions, oracle FID/KID and R-precision (the judge DAMSM)
@@ -459,6 +506,9 @@ class Leaderboard:
         self.save()
         for entry in entries:
             cached = self.results["entries"].get(entry.name, {})
+            if cached.get("status") == "done" and cached.get("carried_from"):
+                print(f"[leaderboard] {entry.name}: done (carried from {cached['carried_from']})", flush=True)
+                continue
             if cached.get("status") == "done" and cached.get("eval_key") == self.eval_key(Path(cached["train"]["pipeline"])):
                 print(f"[leaderboard] {entry.name}: done (cached in {self.results_path})", flush=True)
                 continue
@@ -470,7 +520,12 @@ class Leaderboard:
                 params = count_parameters([Path(s["run"]) for s in train["stages"].values()])
                 self.results["entries"][entry.name] = {"status": "done", "system": entry.system, "label": entry.label,
                                                        "train": train, "params": params, "metrics": metrics,
-                                                       "eval_key": self.eval_key(pipeline), "finished": _now()}
+                                                       "eval_key": self.eval_key(pipeline), "finished": _now(),
+                                                       "trained_on": {"machine": machine(), "threads": self.threads,
+                                                                      "torch": _torch_version(),
+                                                                      "date": dt.date.today().isoformat()},
+                                                       "judge": {k: v for k, v in self.results.get("judge", {}).items()
+                                                                 if k != "dir"}}
             except StepFailed as exc:
                 print(f"[leaderboard] {entry.name} failed: {exc}", flush=True)
                 self.results["entries"][entry.name] = {"status": "failed", "system": entry.system, "label": entry.label,
@@ -583,11 +638,29 @@ def machine() -> str:
 
 
 COLUMNS = ("system", "steps", "train min", "img/s", "G / D params", "colour", "shape", "size", "relation", "joint",
-           "R-prec. (judge)", "oracle FID", "oracle KID")
+           "R-prec. (judge)", "oracle FID", "oracle KID", "trained on")
+
+
+def machines_of(results: dict, entries: list[Entry]) -> list[str]:
+    """The distinct machines the finished rows were trained on, in row order (rows are trained over several
+    sessions, and the machine may change between them)."""
+    seen: list[str] = []
+    for e in entries:
+        r = results.get("entries", {}).get(e.name, {})
+        if r.get("status") == "done":
+            m = _machine_label(r)
+            if m not in seen:
+                seen.append(m)
+    return seen
+
+
+def _machine_label(entry: dict) -> str:
+    t = entry.get("trained_on") or {"machine": machine(), "threads": "?", "torch": _torch_version()}
+    return f"{t['machine']}, {t.get('threads', '?')} thread(s), torch {t.get('torch', '?')}"
 
 
 def table_rows(results: dict, entries: list[Entry]) -> list[list[str]]:
-    rows = []
+    rows, machines = [], machines_of(results, entries)
     for e in entries:
         r = results.get("entries", {}).get(e.name)
         if r is None or r.get("status") != "done":
@@ -606,7 +679,9 @@ def table_rows(results: dict, entries: list[Entry]) -> list[list[str]]:
         kid = f"{_num(t.get('oracle_kid_mean'), '.4g')} ± {_num(t.get('oracle_kid_std'), '.2g')}"
         rows.append([e.label, steps, minutes, _num(images / seconds if seconds else float("nan")),
                      f"{_params(r['params']['G'])} / {_params(r['params']['D'])}", *acc, joint, rps,
-                     _num(t.get("oracle_fid")), kid])
+                     _num(t.get("oracle_fid")), kid,
+                     f"m{machines.index(_machine_label(r)) + 1}, "
+                     + str((r.get("trained_on") or {}).get("date", str(r.get("finished", "?"))[:10]))])
     return rows
 
 
@@ -618,8 +693,9 @@ def render(results: dict, entries: list[Entry], lb: Leaderboard, skipped: dict[s
         "",
         f"- date: {dt.date.today().isoformat()} (started {results.get('started', '?')[:10]}"
         + (f", finished {results['finished'][:10]})" if results.get("finished") else ", not finished)"),
-        f"- machine: {machine()}; {lb.threads} thread(s) per run (OMP_NUM_THREADS), one run at a time; "
-        f"python {platform.python_version()}, torch {_torch_version()}",
+        f"- this invocation: {machine()}; {lb.threads} thread(s) per run (OMP_NUM_THREADS); "
+        f"python {platform.python_version()}, torch {_torch_version()}. Each row names the machine it was trained "
+        f"on (\"trained on\", listed below the table): compare img/s and steps only between rows of one machine",
         f"- command: `{lb.command}`",
         f"- budget: {lb.minutes:g} min of training time per system (evaluation and start-up not counted); StackGAN "
         f"{STAGE_SHARES['stackgan'][0]:.0%} Stage-I + {STAGE_SHARES['stackgan'][1]:.0%} Stage-II; AttnGAN and "
@@ -633,6 +709,9 @@ def render(results: dict, entries: list[Entry], lb: Leaderboard, skipped: dict[s
         "|" + "---|" * len(COLUMNS),
     ]
     lines += ["| " + " | ".join(row) + " |" for row in table_rows(results, entries)]
+    machines = machines_of(results, entries)
+    if machines:
+        lines += [""] + [f"- m{k}: {m}" for k, m in enumerate(machines, 1)]
     lines += ["", "relation: n/a, the one-object world has no relations. Not in the table (not text-to-image or no "
               "synthetic config): " + (", ".join(f"{k} ({v})" for k, v in skipped.items()) or "none") + "."]
     return "\n".join(lines) + "\n"
@@ -684,6 +763,11 @@ def main(argv: list[str] | None = None, runner: Runner | None = None) -> int:
     p.add_argument("--damsm-share", type=float, default=0.25, help="budget share of the DAMSM AttnGAN/DualAttnGAN train against")
     p.add_argument("--judge", type=Path, default=None, help="an existing `wordsight train damsm` folder as the R-precision judge")
     p.add_argument("--judge-steps", type=int, default=2000, help="steps of the judge DAMSM trained under OUT/damsm-eval")
+    p.add_argument("--carry", type=Path, action="append", default=[],
+                   help="results.json of an earlier session or another OUT: its finished rows are taken, not retrained")
+    p.add_argument("--export", type=Path, default=None,
+                   help="merge the finished rows into this file at the end (kept in the repository across sessions)")
+    p.add_argument("--table-only", action="store_true", help="train and evaluate nothing: print the table of what is there")
     p.add_argument("--list", action="store_true", help="print the entries and what is left out, then exit")
     args = p.parse_args(argv)
     if not args.minutes > 0 or not 0 < args.damsm_share < 1:
@@ -700,11 +784,12 @@ def main(argv: list[str] | None = None, runner: Runner | None = None) -> int:
     command = os.environ.get("WORDSIGHT_LEADERBOARD_COMMAND") or shlex.join(["python", "benchmarks/t2i_leaderboard.py", *(argv if argv is not None else sys.argv[1:])])
     lb = Leaderboard(args.out, args.minutes, runner or tee_runner, eval_images=args.eval_images, eval_seed=args.eval_seed,
                      threads=args.threads, damsm_share=args.damsm_share, judge=args.judge, judge_steps=args.judge_steps,
-                     command=command)
+                     command=command, carry=args.carry)
     status = 0
     lock = _lock(lb.out)
     try:
-        lb.run_all(chosen)
+        if not args.table_only:
+            lb.run_all(chosen)
     except Interrupted as exc:
         print(f"[leaderboard] stopped by {exc}: run the same command again to continue", flush=True)
         status = 128 + exc.signum
@@ -714,6 +799,8 @@ def main(argv: list[str] | None = None, runner: Runner | None = None) -> int:
     finally:
         lock.unlink(missing_ok=True)
     lb.save()
+    if args.export is not None:
+        lb.export_to(args.export)
     text = render(lb.results, chosen, lb, skipped)
     (lb.out / "leaderboard.md").write_text(text, encoding="utf-8")
     print(text, flush=True)

@@ -156,7 +156,7 @@ def test_full_run_then_cached(tmp_path, capsys):
     assert results["entries"]["dfgan"]["status"] == "done" and results["entries"]["dfgan"]["train"]["stages"]["main"]["seconds"] == 30
     table = (out / "leaderboard.md").read_text()
     assert "| DF-GAN | 30 | 0.5 | 10.0 |" in table and "50.0 / 50.0" in table and "30.0 ± 2.0" in table
-    assert "0.5 CPU minutes" in table and "--systems dfgan,gan-int-cls" in table and "machine:" in table
+    assert "0.5 CPU minutes" in table and "--systems dfgan,gan-int-cls" in table and "- m1: " in table
     assert table in capsys.readouterr().out
     fake.calls.clear()
     assert lb.main(argv, runner=fake) == 0  # nothing left to do: no training, no evaluation
@@ -236,3 +236,33 @@ def test_smoke_run_for_real(tmp_path):
         assert entry["params"]["G"] > 0 and entry["params"]["D"] > 0
         assert 0 <= entry["metrics"]["test"]["oracle_acc/color"] <= 1 and "r_precision_mean" in entry["metrics"]["test"]
     assert "| DF-GAN |" in (out / "leaderboard.md").read_text()
+
+
+def test_rows_carry_over_sessions_with_their_machine(tmp_path):
+    """A session's finished rows are exported to a kept file; the next session (a new OUT: the old one is
+    gone) takes them without training them again, trains only the rest, and the table names each row's machine."""
+    fake = FakeWordsight()
+    kept = tmp_path / "kept.json"
+    first = ["--minutes", "0.5", "--systems", "dfgan", "--out", str(tmp_path / "one"), "--export", str(kept)]
+    assert lb.main(first, runner=fake) == 0
+    saved = json.loads(kept.read_text())
+    assert list(saved["entries"]) == ["dfgan"] and saved["entries"]["dfgan"]["trained_on"]["machine"] == lb.machine()
+    fake.calls.clear()
+    second = ["--minutes", "0.5", "--systems", "dfgan,gan-int-cls", "--out", str(tmp_path / "two"),
+              "--carry", str(kept), "--export", str(kept)]
+    assert lb.main(second, runner=fake) == 0
+    assert [c[1] for c in _trains(fake)] == ["gan-int-cls"]  # dfgan was carried, not retrained
+    assert sorted(json.loads(kept.read_text())["entries"]) == ["dfgan", "gan-int-cls"]
+    table = (tmp_path / "two" / "leaderboard.md").read_text()
+    assert re.search(r"\| DF-GAN \| 30 \|.*\| m1, \d{4}-\d\d-\d\d \|", table) and f"- m1: {lb.machine()}" in table
+    # another evaluation protocol is not comparable: not carried
+    fake.calls.clear()
+    third = ["--minutes", "0.5", "--systems", "dfgan", "--out", str(tmp_path / "three"), "--carry", str(kept),
+             "--eval-images", "16"]
+    assert lb.main(third, runner=fake) == 0
+    assert [c[1] for c in _trains(fake)] == ["dfgan"]
+    with pytest.raises(SystemExit, match="--minutes 0.5"):
+        lb.main(["--minutes", "1", "--out", str(tmp_path / "four"), "--carry", str(kept)], runner=fake)
+    fake.calls.clear()  # --table-only trains nothing
+    assert lb.main(["--minutes", "0.5", "--out", str(tmp_path / "five"), "--carry", str(kept), "--table-only"], runner=fake) == 0
+    assert fake.calls == [] and "| GAN-INT-CLS | 30 |" in (tmp_path / "five" / "leaderboard.md").read_text()
