@@ -4,10 +4,11 @@ Writes ``runs/quickstart/``:
 - ``contact_sheet.png``: rendered scenes with a caption and their free-viewing / text-guided fixation maps;
 - ``shipped/``: images from the shipped DF-GAN for a few captions (held-out ones included) and its
   oracle accuracy table;
-- ``train/<run>/``: a fresh DF-GAN run (64 px, MiniLM) for a fixed time budget, with sample grids over
-  time, loss curves, the oracle metric measured during training (``metric-oracle.jsonl``, every
-  budget/``--evaluations`` minutes of training and at the end), ``oracle_accuracy.png`` drawn from it and
-  the run's metrics;
+- ``train/damsm/`` and ``train/<run>/``: a fresh run for a fixed time budget (``--minutes``, default 5):
+  a DAMSM for a fifth of it, then DF-GAN at 32 px conditioned on that DAMSM's text encoder and trained
+  against it (``configs/dfgan_synthetic_quick.yaml``), with sample grids over time, loss curves, the
+  oracle metric measured during training (``metric-oracle.jsonl``, every ``--evaluations``-th of the GAN's
+  budget and at the end), ``oracle_accuracy.png`` (accuracy against training minutes) and the run's metrics;
 - ``report.md`` tying it together.
 """
 
@@ -90,28 +91,57 @@ def shipped_model_section(out: Path, captions: dict[str, list[str]]) -> list[str
             "and size score any object the oracle finds, so extra objects raise them by chance.", ""]
 
 
+QUICK_CONFIG = "dfgan_synthetic_quick"
+QUICK_DAMSM_SHARE = 0.2  # of the budget: the DAMSM the run is conditioned on and trained against
+
+
 def train_with_oracle_curve(out: Path, minutes: float, evaluations: int, eval_captions: int,
-                            overrides: list[str], seed: int) -> tuple[Path | None, list[dict], float]:
-    """Train DF-GAN once for ``minutes`` with the ``oracle`` metric measured during training: every
-    ``minutes / evaluations`` minutes of training time (evaluation time not counted) and at the end, so
-    ``evaluations`` measurements in all. Returns the run folder, the curve (one row per measurement, read
-    from ``metric-oracle.jsonl``: ``step``, ``test/<score>``, ``heldout/<score>``) and the wall minutes."""
+                            overrides: list[str], seed: int, damsm_share: float = QUICK_DAMSM_SHARE,
+                            damsm_options: dict | None = None) -> tuple[Path | None, list[dict], float]:
+    """The quick start's fresh run for ``minutes`` of training time in all: a DAMSM first
+    (``damsm_share`` of the budget, in ``out/damsm``), then DF-GAN (``configs/dfgan_synthetic_quick.yaml``)
+    conditioned on its text encoder and trained against it, with the ``oracle`` metric measured every
+    ``(minutes - DAMSM minutes) / evaluations`` minutes of GAN training (evaluation time not counted) and at
+    the end. Returns the run folder, the curve (one row per measurement: ``step``, ``minutes`` of training
+    since the start, the DAMSM's included, ``<split>/<score>``; from ``metric-oracle.jsonl``) and the wall minutes.
+    ``damsm_share=0`` trains the MiniLM-conditioned ``dfgan_synthetic`` config alone, as before."""
     from ..config import load_config
     from ..training.config import TrainConfig
     from ..training.loop import train
     from ..training.sources import build_data
 
-    cfg = load_config(TrainConfig, "dfgan_synthetic", [
-        f"seed={seed}", "data.synthetic.num_scenes=1000", f"minutes={minutes}", f"eval_every_minutes={minutes / evaluations}",
-        "metrics=[oracle]", f"eval_captions={eval_captions}", "eval_splits=[test,heldout]", *overrides])
-    data = build_data("synthetic", cfg)
     t0 = time.time()
+    damsm_minutes, config, extra = 0.0, "dfgan_synthetic", []
+    if damsm_share > 0:
+        from ..training.damsm import DAMSMTrainConfig, train_damsm_synthetic
+
+        damsm_dir = out / "damsm"
+        options = {"steps": 1_000_000, "batch_size": 48, "lr": 1e-3, "eval_images": 256, "seed": seed,
+                   **(damsm_options or {})}
+        typer.echo(f"training the DAMSM the run is conditioned on ({minutes * damsm_share:g} min) ...")
+        damsm = train_damsm_synthetic(damsm_dir, DAMSMTrainConfig(minutes=minutes * damsm_share, **options),
+                                      world_seed=seed, min_objects=1, max_objects=1)
+        if damsm.stopped_by in ("SIGINT", "SIGTERM"):
+            raise typer.Exit(130 if damsm.stopped_by == "SIGINT" else 143)
+        damsm_minutes = damsm.seconds / 60
+        rp = (damsm.r_precision or {}).get("r_precision")
+        typer.echo(f"DAMSM: {damsm.steps} steps in {damsm_minutes:.2f} min"
+                   + (f", R-precision {rp:.2f} on fresh scenes" if rp is not None else ""))
+        config, extra = QUICK_CONFIG, [f"data.text_encoder_path={damsm_dir}", f"model.damsm_path={damsm_dir}"]
+    gan_minutes = max(minutes - damsm_minutes, 0.05)
+    cfg = load_config(TrainConfig, config, [
+        f"seed={seed}", "data.synthetic.num_scenes=1000", f"minutes={gan_minutes}",
+        f"eval_every_minutes={gan_minutes / evaluations}", "metrics=[oracle]", f"eval_captions={eval_captions}",
+        "eval_splits=[test,heldout]", *extra, *overrides])
+    data = build_data("synthetic", cfg)
     result = train(cfg, "dfgan", data, out, desc="dfgan-synthetic")
     wall = round((time.time() - t0) / 60, 2)
     curve = oracle_curve(result.run_dir)
+    for k, row in enumerate(curve):  # measurement k+1 is taken after (k+1) intervals of training time
+        row["minutes"] = round(damsm_minutes + min((k + 1) * gan_minutes / evaluations, gan_minutes), 3)
     for row in curve:
-        typer.echo(f"step {row['step']}: oracle colour {row['test/color']:.2f} shape {row['test/shape']:.2f} "
-                   f"size {row['test/size']:.2f} (held-out colour {row['heldout/color']:.2f})")
+        typer.echo(f"{row['minutes']:.1f} min, step {row['step']}: oracle colour {row['test/color']:.2f} shape "
+                   f"{row['test/shape']:.2f} size {row['test/size']:.2f} (held-out colour {row['heldout/color']:.2f})")
     atomic_write_json(result.run_dir / "oracle_curve.json", curve)
     plot_oracle_curve(curve, result.run_dir / "oracle_accuracy.png")
     return result.run_dir, curve, wall
@@ -143,12 +173,12 @@ def plot_oracle_curve(curve: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    steps = [c["step"] for c in curve]
+    steps = [c.get("minutes", c["step"]) for c in curve]
     for key, style in (("test/color", "-"), ("test/shape", "-"), ("test/size", "-"), ("heldout/color", "--"), ("heldout/shape", "--")):
         ax.plot(steps, [c[key] for c in curve], style, marker="o", label=key)
     ax.axhline(1 / 8, color="grey", lw=0.8, ls=":", label="colour chance")
     ax.axhline(1 / 6, color="grey", lw=0.8, ls="-.", label="shape chance")
-    ax.set_xlabel("training step")
+    ax.set_xlabel("training minutes (DAMSM included)" if curve and "minutes" in curve[0] else "training step")
     ax.set_ylabel("oracle accuracy")
     ax.set_ylim(0, 1)
     ax.legend(fontsize=7, ncol=2)
@@ -159,7 +189,7 @@ def plot_oracle_curve(curve: list[dict], path: Path) -> None:
 
 def quickstart(
     out: Path = typer.Option(Path("runs/quickstart"), help="Output folder."),
-    minutes: float = typer.Option(5.0, min=0.0, help="Training budget of the fresh DF-GAN run (0 skips it)."),
+    minutes: float = typer.Option(5.0, min=0.0, help="Training budget of the fresh run, its DAMSM included (0 skips it)."),
     evaluations: int = typer.Option(5, "--evaluations", "--segments", min=1,
                                     help="Oracle measurements during the training run (the last at its end)."),
     eval_captions: int = typer.Option(128, min=8, help="Captions per split for the oracle tables."),
@@ -180,7 +210,10 @@ def quickstart(
             rel = run_dir.relative_to(out)
             last = curve[-1]
             grids = sorted((run_dir / "samples").glob("*.png"))
-            report += [f"## A fresh DF-GAN run ({minutes:g} min on this machine)", "",
+            report += [f"## A fresh run ({minutes:g} min on this machine)", "",
+                       f"A DAMSM (`train/damsm`) for {QUICK_DAMSM_SHARE:.0%} of the budget, then DF-GAN at 32 px "
+                       f"conditioned on its text encoder and trained against it (`{QUICK_CONFIG}` config; "
+                       "docs/quickstart.md).", "",
                        f"Run folder: `{rel}` (config, metrics.jsonl, checkpoints, TensorBoard logs).", "",
                        f"![oracle accuracy over time]({rel}/oracle_accuracy.png)", "",
                        f"![loss curves]({rel}/loss_curves.png)", ""]
