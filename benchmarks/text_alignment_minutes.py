@@ -40,7 +40,8 @@ def main() -> None:
     share = QUICK_DAMSM_SHARE if args.recipe == "quick" else 0.0
     out = args.out / f"{args.recipe}-{args.minutes:g}min-seed{args.seed}"
     run, curve, wall = train_with_oracle_curve(out, args.minutes, args.evaluations, args.captions,
-                                               ["progress=false", *args.overrides], args.seed, damsm_share=share)
+                                               ["progress=false", *args.overrides], args.seed, damsm_share=share,
+                                               damsm_options={"progress": False})
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     lines = [f"recipe {args.recipe}, {args.minutes:g} min budget, {torch.get_num_threads()} thread(s), {cpu}, "
