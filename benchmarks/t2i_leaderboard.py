@@ -628,19 +628,12 @@ def _params(n: int) -> str:
 def machine() -> str:
     """CPU model, the matrix/bf16 instructions that decide its precision (AMX, AVX512-BF16, AVX-512, AVX2) and
     the logical CPU count: the model name alone ("Intel(R) Xeon(R) Processor") does not tell machines apart."""
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            key = line.split(":", 1)[0].strip().lower()
-            if key == "model name" and model == (platform.processor() or platform.machine()):
-                model = line.split(":", 1)[1].strip()
-            elif key == "flags" and not flags:
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
+    from wordsight.utils.hardware import cpu_flags, cpu_model
+
+    flags = cpu_flags()
     isa = [name for flag, name in (("amx_bf16", "AMX"), ("avx512_bf16", "AVX512-BF16"), ("avx512f", "AVX-512"),
                                    ("avx2", "AVX2")) if flag in flags]
-    return f"{model}{' (' + ', '.join(isa) + ')' if isa else ''}, {os.cpu_count()} logical CPUs"
+    return f"{cpu_model()}{' (' + ', '.join(isa) + ')' if isa else ''}, {os.cpu_count()} logical CPUs"
 
 
 COLUMNS = ("system", "steps", "train min", "img/s", "G / D params", "colour", "shape", "size", "relation", "joint",

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 from pathlib import Path
 
 
@@ -42,8 +41,9 @@ def main() -> None:
     run, curve, wall = train_with_oracle_curve(out, args.minutes, args.evaluations, args.captions,
                                                ["progress=false", *args.overrides], args.seed, damsm_share=share,
                                                damsm_options={"progress": False})
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    from wordsight.utils.hardware import cpu_model
+
+    cpu = cpu_model()
     lines = [f"recipe {args.recipe}, {args.minutes:g} min budget, {torch.get_num_threads()} thread(s), {cpu}, "
              f"load average {os.getloadavg()[0]:.1f} at the end; {wall} min wall; run {run}", "",
              "| minutes | step | test colour | test shape | test size | test joint | held-out colour | held-out shape | held-out joint |",
