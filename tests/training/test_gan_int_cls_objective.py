@@ -81,6 +81,26 @@ def test_instance_noise_reaches_every_image_d_sees():
         build_objective("gan-int-cls", {**TINY, "instance_noise": -1})
 
 
+def test_matching_aware_gradient_penalty_is_added_to_the_d_loss():
+    batch = _batch()
+    torch.manual_seed(0)
+    obj = build_objective("gan-int-cls", {**TINY, "ma_gp_weight": 2.0, "ma_gp_p": 6.0})
+    out = obj.d_step(batch)
+    assert torch.allclose(out["loss"], out["d_real"] + 0.5 * out["d_wrong"] + 0.5 * out["d_fake"] + out["d_ma_gp"])
+    # by hand: k * mean over samples of ||d D(x, e) / d(x, e)||^p on the real pairs (DF-GAN eq. 3)
+    x = batch["images"].clone().requires_grad_(True)
+    e = batch["sentence"].clone().requires_grad_(True)
+    gx, ge = torch.autograd.grad(obj.D(x, e).sum(), (x, e))
+    norms = torch.cat((gx.flatten(1), ge.flatten(1)), dim=1).norm(dim=1)
+    assert out["d_ma_gp"] > 0
+    assert torch.allclose(out["d_ma_gp"], 2.0 * (norms**6).mean(), rtol=1e-4)
+    out["loss"].backward()  # the penalty is differentiable (create_graph) and trains D
+    assert all(p.grad is not None for p in obj.D.parameters())
+    assert "d_ma_gp" not in build_objective("gan-int-cls", TINY).d_step(batch)  # off by default (the paper)
+    with pytest.raises(ConfigError, match="ma_gp"):
+        build_objective("gan-int-cls", {**TINY, "ma_gp_weight": -1.0})
+
+
 def test_interpolated_batch_enters_the_g_loss():
     torch.manual_seed(0)
     obj = build_objective("gan-int-cls", TINY)

@@ -31,7 +31,7 @@ from torch import nn
 
 from ...config import ConfigError
 from ...hub import CONFIG_NAME, from_pretrained
-from ...losses.adversarial import bce_d_fake, bce_d_real, bce_g, mismatched
+from ...losses.adversarial import bce_d_fake, bce_d_real, bce_g, ma_gp, mismatched
 from ...models.gan_int_cls import TEXT_PROJECTION_DIM, GANINTCLSDiscriminator, GANINTCLSGenerator, StyleEncoder
 from ...utils.checks import InputError, check_shape
 from ..config import OptimizerConfig
@@ -59,6 +59,11 @@ class GANINTCLSConfig:
     # Not in the paper: one-sided label smoothing (Salimans et al. 2016, section 3.4), the target of D's
     # real/right term; 1.0 = off (the paper). Only the real side is smoothed, so G's optimum is unchanged.
     real_label: float = 1.0
+    # Not in the paper: weight k of DF-GAN's matching-aware zero-centred gradient penalty (eq. 3, power
+    # ma_gp_p) on real images with their own sentences, added to D's loss; it keeps D's surface flat around
+    # the real pairs, against D winning (docs/gan-int-cls.md). 0 = off (the paper); DF-GAN uses k 2, p 6.
+    ma_gp_weight: float = 0.0
+    ma_gp_p: float = 6.0
 
     def __post_init__(self) -> None:
         if min(self.ngf, self.ndf, self.z_dim, self.sentence_dim, self.text_dim) < 1:
@@ -73,6 +78,8 @@ class GANINTCLSConfig:
             raise ConfigError(f"model.instance_noise must be >= 0, got {self.instance_noise}")
         if not 0.5 < self.real_label <= 1.0:
             raise ConfigError(f"model.real_label must be in (0.5, 1], got {self.real_label}")
+        if not (self.ma_gp_weight >= 0 and self.ma_gp_p > 0):
+            raise ConfigError(f"model.ma_gp_weight must be >= 0 and model.ma_gp_p > 0, got {self.ma_gp_weight}, {self.ma_gp_p}")
 
 
 def gan_cls_discriminator_loss(real_right: torch.Tensor, real_wrong: torch.Tensor, fake_right: torch.Tensor,
@@ -144,15 +151,20 @@ class GANINTCLSObjective(SentenceConditionedGAN):
     def d_step(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         images, sentence = self._unpack(batch)
         b = images.shape[0]
+        penalised = self.cfg.ma_gp_weight > 0
+        if penalised:
+            images, sentence = images.detach().requires_grad_(True), sentence.detach().requires_grad_(True)
         real_features = self.D.features(self._noised(images))
         real_right = self.D.logits(real_features, sentence)
+        penalty = ma_gp(real_right, (images, sentence), k=self.cfg.ma_gp_weight, p=self.cfg.ma_gp_p) if penalised else None
+        sentence = sentence.detach()
         real_wrong = self.D.logits(real_features, mismatched(sentence))
         fakes, texts = self._generate(sentence)
         self._fakes.append((fakes, texts))
         fake_right = self.D(self._noised(fakes[:b].detach()), sentence)
         hard = batch.get("mismatch_sentence")
         if hard is None:
-            return gan_cls_discriminator_loss(real_right, real_wrong, fake_right, self.cfg.cls_weight, self.cfg.real_label)
+            return self._with_penalty(gan_cls_discriminator_loss(real_right, real_wrong, fake_right, self.cfg.cls_weight, self.cfg.real_label), penalty)
         # hard negatives: the same caption with one attribute word changed; s_w is the mean of both terms
         check_shape("batch['mismatch_sentence']", hard, list(sentence.shape))
         hard_wrong = self.D.logits(real_features, hard.float())
@@ -160,7 +172,13 @@ class GANINTCLSObjective(SentenceConditionedGAN):
         with_hard = gan_cls_discriminator_loss(real_right, hard_wrong, fake_right, self.cfg.cls_weight, self.cfg.real_label)
         out = {k: (in_batch[k] + with_hard[k]) / 2.0 for k in in_batch}
         out["d_hard_wrong"] = with_hard["d_wrong"]
-        return out
+        return self._with_penalty(out, penalty)
+
+    @staticmethod
+    def _with_penalty(terms: dict[str, torch.Tensor], penalty: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        if penalty is None:
+            return terms
+        return {**terms, "loss": terms["loss"] + penalty, "d_ma_gp": penalty}
 
     def g_step(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         if self._fakes:  # the D step's fakes of this micro-batch, in order
