@@ -349,6 +349,8 @@ class Leaderboard:
         merged.setdefault("started", self.results.get("started"))
         merged.setdefault("entries", {})
         for name, entry in self.results["entries"].items():
+            if entry.get("carried_from") and Path(entry["carried_from"]).resolve() == path.resolve():
+                continue  # taken from this very file: already there (and another lane may have updated it since)
             if entry.get("status") == "done":
                 # rows finished by a process of an older version of this script say nothing of their machine:
                 # this one's (an export runs on the machine of the session that trained them)

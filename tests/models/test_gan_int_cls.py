@@ -31,6 +31,33 @@ def test_official_64px_widths():
     assert d.head[0].in_channels == 64 * 8 + 128
 
 
+def test_as_run_discriminator_follows_the_lua_layer_order():
+    # main_cls_int.lua as it runs: conv-LReLU, conv-BN-LReLU, conv-BN (no activation), conv-BN, the 4x4
+    # bottleneck's ConcatTable holding only Identity (skipD is undefined), LReLU; text Linear-BN-LReLU
+    torch.manual_seed(0)
+    d = GANINTCLSDiscriminator(ndf=4, sentence_dim=6, image_size=64, text_dim=5, layout="as_run")
+    x, t = torch.randn(8, 3, 64, 64), torch.randn(8, 6)
+    convs = [m for m in d.down if isinstance(m, torch.nn.Conv2d)]
+    norms = [m for m in d.down if isinstance(m, torch.nn.BatchNorm2d)]
+    lrelu = lambda v: torch.nn.functional.leaky_relu(v, 0.2)
+    bn = lambda m, v: torch.nn.functional.batch_norm(v, None, None, m.weight, m.bias, training=True)
+    h = lrelu(convs[0](x))
+    h = lrelu(bn(norms[0], convs[1](h)))
+    h = bn(norms[1], convs[2](h))
+    h = lrelu(bn(norms[2], convs[3](h)))
+    lin, bn1 = d.project_text[0], d.project_text[1]
+    e = lrelu(torch.nn.functional.batch_norm(lin(t), None, None, bn1.weight, bn1.bias, training=True))
+    head = d.head
+    j = torch.cat((h, e[:, :, None, None].expand(-1, -1, 4, 4)), dim=1)
+    expected = head[3](lrelu(bn(head[1], head[0](j)))).reshape(-1)
+    assert torch.allclose(d(x, t), expected, atol=1e-5)
+    assert not any(isinstance(m, type(GANINTCLSDiscriminator(ndf=4, sentence_dim=6, image_size=16).bottleneck))
+                   for m in d.modules())
+    assert d.config["layout"] == "as_run"
+    with pytest.raises(InputError, match="layout"):
+        GANINTCLSDiscriminator(ndf=4, sentence_dim=6, image_size=16, layout="nope")
+
+
 def test_the_text_changes_the_image_and_the_logit():
     torch.manual_seed(0)
     g = GANINTCLSGenerator(ngf=4, z_dim=8, sentence_dim=6, image_size=16).eval()

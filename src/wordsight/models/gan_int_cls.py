@@ -54,7 +54,7 @@ def _dcgan_init(module: nn.Module) -> None:
             nn.init.normal_(m.weight, 0.0, 0.02)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
 
@@ -81,8 +81,10 @@ def _text_projection(sentence_dim: int, text_dim: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(sentence_dim, text_dim), nn.LeakyReLU(0.2, inplace=True))
 
 
-def _down_stack(in_channels: int, nf: int, levels: int) -> tuple[nn.Sequential, int]:
-    """Stride-2 conv4x4 layers from the image size to 4x4, widths nf * 2**i (capped at 8 nf)."""
+def _down_stack(in_channels: int, nf: int, levels: int, as_run: bool = False) -> tuple[nn.Sequential, int]:
+    """Stride-2 conv4x4 layers from the image size to 4x4, widths nf * 2**i (capped at 8 nf). ``as_run``:
+    no activation after the 8x8 layer's BN, as in main_cls_int.lua (its LeakyReLU at 4x4 comes after the
+    residual join, which is the identity there)."""
     layers: list[nn.Module] = []
     cin = in_channels
     for i in range(levels):
@@ -90,9 +92,13 @@ def _down_stack(in_channels: int, nf: int, levels: int) -> tuple[nn.Sequential, 
         layers.append(nn.Conv2d(cin, cout, 4, 2, 1, bias=False))
         if i > 0:  # DCGAN: no batch norm on the discriminator's first layer
             layers.append(nn.BatchNorm2d(cout))
-        layers.append(nn.LeakyReLU(0.2, inplace=True))
+        if not (as_run and i == levels - 2):
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
         cin = cout
     return nn.Sequential(*layers), cin
+
+
+D_LAYOUTS = ("as_run", "residual")
 
 
 @register_model("gan_int_cls_generator")
@@ -149,13 +155,20 @@ class GANINTCLSDiscriminator(nn.Module):
     """
 
     def __init__(self, ndf: int = 64, sentence_dim: int = 384, image_size: int = 64, text_dim: int = TEXT_PROJECTION_DIM,
-                 in_channels: int = 3):
+                 in_channels: int = 3, layout: str = "residual"):
         super().__init__()
         levels = _levels(image_size)
-        self.ndf, self.sentence_dim, self.image_size, self.text_dim = ndf, sentence_dim, image_size, text_dim
-        self.down, width = _down_stack(in_channels, ndf, levels)
-        self.bottleneck = ResidualBottleneck(width, nn.LeakyReLU(0.2, inplace=True))
-        self.project_text = _text_projection(sentence_dim, text_dim)
+        if layout not in D_LAYOUTS:
+            raise InputError(f"GAN-INT-CLS discriminator layout must be one of {D_LAYOUTS}, got {layout!r}")
+        self.ndf, self.sentence_dim, self.image_size, self.text_dim, self.layout = ndf, sentence_dim, image_size, text_dim, layout
+        as_run = layout == "as_run"
+        self.down, width = _down_stack(in_channels, ndf, levels, as_run)
+        # main_cls_int.lua builds the 4x4 bottleneck but adds the undefined ``skipD`` (nil) to its ConcatTable
+        # instead of it, so the block the official D ran is the identity; "residual" wires the block in.
+        self.bottleneck = nn.Identity() if as_run else ResidualBottleneck(width, nn.LeakyReLU(0.2, inplace=True))
+        # main_cls_int.lua's fcD: Linear -> BatchNormalization -> LeakyReLU (G's fcG has no BN)
+        self.project_text = (nn.Sequential(nn.Linear(sentence_dim, text_dim), nn.BatchNorm1d(text_dim), nn.LeakyReLU(0.2, inplace=True))
+                             if as_run else _text_projection(sentence_dim, text_dim))
         self.head = nn.Sequential(
             nn.Conv2d(width + text_dim, width, 1, 1, 0, bias=False), nn.BatchNorm2d(width), nn.LeakyReLU(0.2, inplace=True),
             nn.Conv2d(width, 1, 4, 1, 0, bias=False),

@@ -32,7 +32,7 @@ from torch import nn
 from ...config import ConfigError
 from ...hub import CONFIG_NAME, from_pretrained
 from ...losses.adversarial import bce_d_fake, bce_d_real, bce_g, ma_gp, mismatched
-from ...models.gan_int_cls import TEXT_PROJECTION_DIM, GANINTCLSDiscriminator, GANINTCLSGenerator, StyleEncoder
+from ...models.gan_int_cls import D_LAYOUTS, TEXT_PROJECTION_DIM, GANINTCLSDiscriminator, GANINTCLSGenerator, StyleEncoder
 from ...utils.checks import InputError, check_shape
 from ..config import OptimizerConfig
 from ..objective import SYSTEMS, GANObjective, Phase, SentenceConditionedGAN, check_same_sentence_vectors, frozen_weights
@@ -64,6 +64,9 @@ class GANINTCLSConfig:
     # the real pairs, against D winning (docs/gan-int-cls.md). 0 = off (the paper); DF-GAN uses k 2, p 6.
     ma_gp_weight: float = 0.0
     ma_gp_p: float = 6.0
+    # D's layers (models/gan_int_cls.py): "as_run", what main_cls_int.lua computes (its 4x4 bottleneck is
+    # built but never connected, text BN, no activation after the 8x8 BN), or "residual", the bottleneck wired in.
+    d_layout: str = "residual"
 
     def __post_init__(self) -> None:
         if min(self.ngf, self.ndf, self.z_dim, self.sentence_dim, self.text_dim) < 1:
@@ -78,6 +81,8 @@ class GANINTCLSConfig:
             raise ConfigError(f"model.instance_noise must be >= 0, got {self.instance_noise}")
         if not 0.5 < self.real_label <= 1.0:
             raise ConfigError(f"model.real_label must be in (0.5, 1], got {self.real_label}")
+        if self.d_layout not in D_LAYOUTS:
+            raise ConfigError(f"model.d_layout must be one of {list(D_LAYOUTS)}, got {self.d_layout!r}")
         if not (self.ma_gp_weight >= 0 and self.ma_gp_p > 0):
             raise ConfigError(f"model.ma_gp_weight must be >= 0 and model.ma_gp_p > 0, got {self.ma_gp_weight}, {self.ma_gp_p}")
 
@@ -116,7 +121,8 @@ class GANINTCLSObjective(SentenceConditionedGAN):
     @classmethod
     def from_config(cls, cfg: GANINTCLSConfig) -> "GANINTCLSObjective":
         G = GANINTCLSGenerator(ngf=cfg.ngf, z_dim=cfg.z_dim, sentence_dim=cfg.sentence_dim, image_size=cfg.image_size, text_dim=cfg.text_dim)
-        D = GANINTCLSDiscriminator(ndf=cfg.ndf, sentence_dim=cfg.sentence_dim, image_size=cfg.image_size, text_dim=cfg.text_dim)
+        D = GANINTCLSDiscriminator(ndf=cfg.ndf, sentence_dim=cfg.sentence_dim, image_size=cfg.image_size, text_dim=cfg.text_dim,
+                                  layout=cfg.d_layout)
         return cls(G, D, cfg)
 
     def networks(self) -> dict[str, nn.Module]:
