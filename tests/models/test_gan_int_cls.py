@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from wordsight.hub import from_pretrained, save_pretrained
-from wordsight.models.gan_int_cls import GANINTCLSDiscriminator, GANINTCLSGenerator, StyleEncoder
+from wordsight.models.gan_int_cls import GANINTCLSDiscriminator, GANINTCLSGenerator, ResidualBottleneck, StyleEncoder
 from wordsight.models.generator import text_inputs_of
 from wordsight.utils.checks import InputError
 
@@ -51,8 +51,10 @@ def test_as_run_discriminator_follows_the_lua_layer_order():
     j = torch.cat((h, e[:, :, None, None].expand(-1, -1, 4, 4)), dim=1)
     expected = head[3](lrelu(bn(head[1], head[0](j)))).reshape(-1)
     assert torch.allclose(d(x, t), expected, atol=1e-5)
-    assert not any(isinstance(m, type(GANINTCLSDiscriminator(ndf=4, sentence_dim=6, image_size=16).bottleneck))
-                   for m in d.modules())
+    assert not any(isinstance(m, ResidualBottleneck) for m in d.modules())
+    assert GANINTCLSDiscriminator(ndf=4, sentence_dim=6, image_size=16).config["layout"] == "as_run"  # the default
+    wired = GANINTCLSDiscriminator(ndf=4, sentence_dim=6, image_size=16, layout="residual")
+    assert isinstance(wired.bottleneck, ResidualBottleneck) and not isinstance(wired.project_text[1], torch.nn.BatchNorm1d)
     assert d.config["layout"] == "as_run"
     with pytest.raises(InputError, match="layout"):
         GANINTCLSDiscriminator(ndf=4, sentence_dim=6, image_size=16, layout="nope")

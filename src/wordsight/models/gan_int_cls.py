@@ -3,14 +3,18 @@
 A text-conditional DCGAN, laid out as the official Lua code (reedscot/icml2016, ``main_cls_int.lua``):
 
 * the sentence vector phi(t) is compressed by Linear(sentence_dim, 128) + LeakyReLU(0.2) ("projection to
-  128 dimensions", section 3) in both networks;
+  128 dimensions", section 3) in both networks (D's adds a BatchNorm, below);
 * G: cat(z, phi'(t)) -> ConvTranspose 4x4 -> BN, a residual bottleneck block at 4x4, a stride-2 transposed
   convolution -> BN and a second residual bottleneck block at 8x8, then stride-2 transposed convolutions
   (BN + ReLU) halving the width at each doubling, and Tanh at the image size;
-* D: stride-2 convolutions (BN + LeakyReLU(0.2), no BN on the first) down to 4x4, a residual bottleneck
-  block, then phi'(t) replicated spatially and depth-concatenated, conv1x1 -> BN -> LeakyReLU -> conv4x4
-  to one logit (the Lua code ends in a Sigmoid; we return the logit and use BCE-with-logits, which is the
-  same loss computed stably);
+* D, as main_cls_int.lua runs it (``layout="as_run"``, the default): stride-2 convolutions down to 4x4 (no
+  BN on the first; BN + LeakyReLU(0.2) after the others except the 8x8 one, which has no activation); the
+  4x4 residual bottleneck the Lua code builds is never connected (its ConcatTable gets the undefined
+  ``skipD``, i.e. nothing, so the block is the identity); phi(t) goes through Linear -> BatchNorm ->
+  LeakyReLU(0.2), is replicated spatially and depth-concatenated, then conv1x1 -> BN -> LeakyReLU -> conv4x4
+  to one logit. ``layout="residual"`` is this module's earlier reading of the code: the bottleneck wired in, no
+  text BN, an activation after every BN (D wins within minutes with it, docs/gan-int-cls.md). The
+  Lua code ends in a Sigmoid; we return the logit and use BCE-with-logits, the same loss computed stably;
 * the style encoder S (section 4.4, eq. 6): a D-like convolution stack regressing z from an image, so that
   G(S(x), phi(t)) keeps x's style (background, pose) and takes the content from the text.
 
@@ -155,7 +159,7 @@ class GANINTCLSDiscriminator(nn.Module):
     """
 
     def __init__(self, ndf: int = 64, sentence_dim: int = 384, image_size: int = 64, text_dim: int = TEXT_PROJECTION_DIM,
-                 in_channels: int = 3, layout: str = "residual"):
+                 in_channels: int = 3, layout: str = "as_run"):
         super().__init__()
         levels = _levels(image_size)
         if layout not in D_LAYOUTS:

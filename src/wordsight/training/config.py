@@ -358,7 +358,8 @@ MODEL_CHECKS: dict[str, dict[str, Check]] = {
         "ngf": COUNT, "ndf": COUNT, "z_dim": COUNT, "sentence_dim": COUNT, "text_dim": COUNT,
         "image_size": Check(power_of_two=True, ge=16), "cls_weight": Check(ge=0, lt=1), "interp_weight": WEIGHT,
         "interp_beta": PROBABILITY, "truncation": TRUNCATION, "instance_noise": Check(ge=0, note="0 = off"),
-        "real_label": Check(gt=0.5, le=1, note="1 = no smoothing"),
+        "real_label": Check(gt=0.5, le=1, note="1 = no smoothing"), "ma_gp_weight": Check(ge=0, note="0 = off"),
+        "ma_gp_p": POSITIVE, "d_layout": Check(choices=("as_run", "residual")),
     },
     f"{_OBJECTIVES}.gan_int_cls.StyleEncoderConfig": {"nf": COUNT},
     f"{_OBJECTIVES}.stackgan.StackGANConfig": {

@@ -66,7 +66,7 @@ class GANINTCLSConfig:
     ma_gp_p: float = 6.0
     # D's layers (models/gan_int_cls.py): "as_run", what main_cls_int.lua computes (its 4x4 bottleneck is
     # built but never connected, text BN, no activation after the 8x8 BN), or "residual", the bottleneck wired in.
-    d_layout: str = "residual"
+    d_layout: str = "as_run"
 
     def __post_init__(self) -> None:
         if min(self.ngf, self.ndf, self.z_dim, self.sentence_dim, self.text_dim) < 1:
