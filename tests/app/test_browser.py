@@ -81,13 +81,29 @@ def _shot(page, shots: Path, name: str) -> Path:
     return path
 
 
-def _upload(page, elem_id: str, path: Path) -> None:
-    """Put ``path`` into the gr.File ``elem_id``, clearing what an earlier test uploaded there first."""
-    clear = page.locator(f"#{elem_id} button[aria-label='Clear']")
-    if clear.count() and clear.first.is_visible():
-        clear.first.click()
-    page.locator(f"#{elem_id} input[type=file]").set_input_files(str(path))
-    page.get_by_text(path.name).first.wait_for(state="visible")
+def _upload(page, tab: str, elem_id: str, path: Path) -> None:
+    """Put ``path`` into the gr.File ``elem_id`` on ``tab``, clearing what an earlier test uploaded there first.
+
+    Gradio 6.31's upload widget sometimes stays on "Uploading..." for good although both upload requests have
+    finished (seen here in about one upload in ten, by hand and in this file; a reload brings the page back).
+    That is Gradio's front end, not the demo's handlers, which these tests are about: so after 15 s without the
+    file's name, reload the page and upload again (three tries)."""
+    for attempt in range(3):
+        box = page.locator(f"#{elem_id}")
+        clear = box.locator("button[aria-label='Clear']")
+        if clear.count() and clear.first.is_visible():
+            clear.first.click()
+            clear.first.wait_for(state="hidden")
+        box.locator("input[type=file]").set_input_files(str(path))
+        try:
+            box.get_by_text(path.name).first.wait_for(state="visible", timeout=15_000)
+            return
+        except sync_api.TimeoutError:
+            if attempt == 2:
+                raise
+            page.reload(wait_until="domcontentloaded")
+            page.get_by_label("Caption").first.wait_for(state="visible")
+            _tab(page, tab)
 
 
 def _expect_message(page, text: str) -> None:
@@ -125,7 +141,7 @@ def test_upload_a_photo_and_see_where_people_look(page, shots, tmp_path):
     pixels[30:60, 70:110] = rng.integers(0, 80, (30, 40, 3))  # one dark, textured object
     Image.fromarray(pixels).save(photo)
     _tab(page, "Saliency")
-    _upload(page, "saliency-upload", photo)
+    _upload(page, "Saliency", "saliency-upload", photo)
     page.locator("#saliency-button").click()
     page.locator("#saliency-overlay img").first.wait_for(state="visible")
     _shot(page, shots, "saliency")
@@ -135,14 +151,14 @@ def test_non_image_and_too_many_pixels_are_refused_with_a_message(page, tmp_path
     _tab(page, "Saliency")
     fake = tmp_path / "notes.png"
     fake.write_bytes(b"this is a text file, not a PNG\n" * 10)
-    _upload(page, "saliency-upload", fake)
+    _upload(page, "Saliency", "saliency-upload", fake)
     page.locator("#saliency-button").click()
     _expect_message(page, "is not an image this demo can read")
     side = int((handlers.MAX_PIXELS * 1.1) ** 0.5) + 1  # just over the limit; one flat colour compresses to a few kB
     big = tmp_path / "big.png"
     Image.new("L", (side, side), 128).save(big, optimize=False)
     assert big.stat().st_size < handlers.MAX_UPLOAD_BYTES
-    _upload(page, "saliency-upload", big)
+    _upload(page, "Saliency", "saliency-upload", big)
     page.locator("#saliency-button").click()
     _expect_message(page, f"the limit is {handlers.MAX_PIXELS // 10**6} MP")
 
