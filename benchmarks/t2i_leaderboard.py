@@ -655,13 +655,32 @@ def machines_of(results: dict, entries: list[Entry]) -> list[str]:
     return seen
 
 
+def _judge_key(entry: dict) -> str | None:
+    """One judge DAMSM, as a row remembers it: its own R-precision on real scenes and its training seconds
+    (the judge is retrained in every session that evaluates, so rows of different sessions have different ones)."""
+    j = entry.get("judge") or {}
+    rp = (j.get("r_precision") or {}).get("r_precision")
+    return None if rp is None else f"{_pct(rp)}% on real test scenes ({j.get('steps', '?')} steps, {j.get('seconds', 0):.0f} s)"
+
+
+def judges_of(results: dict, entries: list[Entry]) -> list[str]:
+    """The distinct judges of the finished rows, in row order."""
+    seen: list[str] = []
+    for e in entries:
+        r = results.get("entries", {}).get(e.name, {})
+        key = _judge_key(r) if r.get("status") == "done" else None
+        if key is not None and key not in seen:
+            seen.append(key)
+    return seen
+
+
 def _machine_label(entry: dict) -> str:
     t = entry.get("trained_on") or {"machine": machine(), "threads": "?", "torch": _torch_version()}
     return f"{t['machine']}, {t.get('threads', '?')} thread(s), torch {t.get('torch', '?')}"
 
 
 def table_rows(results: dict, entries: list[Entry]) -> list[list[str]]:
-    rows, machines = [], machines_of(results, entries)
+    rows, machines, judges = [], machines_of(results, entries), judges_of(results, entries)
     for e in entries:
         r = results.get("entries", {}).get(e.name)
         if r is None or r.get("status") != "done":
@@ -677,6 +696,8 @@ def table_rows(results: dict, entries: list[Entry]) -> list[list[str]]:
         joint = f"{_pct(t.get('oracle_acc_joint'))} / {_pct(h.get('oracle_acc_joint'))}"
         rp = t.get("r_precision_mean", t.get("r_precision"))
         rps = f"{_pct(rp)} ± {_pct(t.get('r_precision_std'))}" if isinstance(rp, (int, float)) else "n/a"
+        if isinstance(rp, (int, float)) and len(judges) > 1 and _judge_key(r) in judges:
+            rps += f" (j{judges.index(_judge_key(r)) + 1})"
         kid = f"{_num(t.get('oracle_kid_mean'), '.4g')} ± {_num(t.get('oracle_kid_std'), '.2g')}"
         rows.append([e.label, steps, minutes, _num(images / seconds if seconds else float("nan")),
                      f"{_params(r['params']['G'])} / {_params(r['params']['D'])}", *acc, joint, rps,
@@ -703,8 +724,10 @@ def render(results: dict, entries: list[Entry], lb: Leaderboard, skipped: dict[s
         f"DualAttnGAN spend {lb.damsm_share:.0%} of it on their DAMSM (one, shared; charged to each)",
         f"- evaluation: {lb.eval_images} test and {lb.eval_images} held-out captions of the one-object world "
         f"(world seed 0, noise seed {lb.eval_seed}); cells are test / held-out %; oracle FID/KID and R-precision "
-        f"on test. R-precision judge: {judge.get('dir', '?')} (seed 1, {judge.get('steps', '?')} steps; "
-        f"{_pct(jrp)}% on real test scenes), not the DAMSM AttnGAN trains against",
+        f"on test. R-precision judge: " + (
+            f"{judge['dir']} (seed 1, {judge.get('steps', '?')} steps; {_pct(jrp)}% on real test scenes)" if judge.get("dir")
+            else ("the rows' own (seed 1, " + ("; ".join(judges_of(results, entries)) or "?") + ")"))
+        + ", not the DAMSM AttnGAN trains against",
         "",
         "| " + " | ".join(COLUMNS) + " |",
         "|" + "---|" * len(COLUMNS),
@@ -713,6 +736,12 @@ def render(results: dict, entries: list[Entry], lb: Leaderboard, skipped: dict[s
     machines = machines_of(results, entries)
     if machines:
         lines += [""] + [f"- m{k}: {m}" for k, m in enumerate(machines, 1)]
+    judges = judges_of(results, entries)
+    if len(judges) > 1:
+        lines += [""] + [f"- judge j{k} (seed 1, trained in the session that evaluated its rows): {j}"
+                         for k, j in enumerate(judges, 1)]
+        lines += ["", "R-precision compares only between rows of one judge: the judge is retrained on the machine of "
+                  "each evaluating session, and its own score differs between sessions."]
     lines += ["", "relation: n/a, the one-object world has no relations. Not in the table (not text-to-image or no "
               "synthetic config): " + (", ".join(f"{k} ({v})" for k, v in skipped.items()) or "none") + "."]
     return "\n".join(lines) + "\n"

@@ -266,3 +266,28 @@ def test_rows_carry_over_sessions_with_their_machine(tmp_path):
     fake.calls.clear()  # --table-only trains nothing
     assert lb.main(["--minutes", "0.5", "--out", str(tmp_path / "five"), "--carry", str(kept), "--table-only"], runner=fake) == 0
     assert fake.calls == [] and "| GAN-INT-CLS | 30 |" in (tmp_path / "five" / "leaderboard.md").read_text()
+
+
+def test_rows_evaluated_by_different_judges_say_which(tmp_path):
+    """The judge DAMSM is retrained in every session that evaluates: rows carried from another session were
+    scored by another judge, and the table labels each R-precision with its judge and lists the judges."""
+    fake = FakeWordsight()
+    kept = tmp_path / "kept.json"
+    assert lb.main(["--minutes", "0.5", "--systems", "dfgan,gan-int-cls", "--out", str(tmp_path / "one"),
+                    "--export", str(kept)], runner=fake) == 0
+    table_args = ["--minutes", "0.5", "--carry", str(kept), "--table-only"]
+    assert lb.main([*table_args, "--out", str(tmp_path / "same")], runner=fake) == 0
+    same = (tmp_path / "same" / "leaderboard.md").read_text()
+    assert "(j1)" not in same and "judge j1" not in same  # one session, one judge: no labels
+    saved = json.loads(kept.read_text())
+    judge = saved["entries"]["gan-int-cls"]["judge"]
+    assert judge["r_precision"]["r_precision"] is not None
+    judge["r_precision"]["r_precision"] = 0.123  # as if another session's judge had scored this row
+    kept.write_text(json.dumps(saved))
+    assert lb.main([*table_args, "--out", str(tmp_path / "two")], runner=fake) == 0
+    table = (tmp_path / "two" / "leaderboard.md").read_text()
+    # judges are numbered in row order: GAN-INT-CLS (the changed one) comes first in the table
+    assert re.search(r"\| GAN-INT-CLS \|.*\| 30\.0 ± 2\.0 \(j1\) \|", table)
+    assert re.search(r"\| DF-GAN \|.*\| 30\.0 ± 2\.0 \(j2\) \|", table)
+    assert "- judge j1 (seed 1, trained in the session that evaluated its rows): 12.3% on real test scenes" in table
+    assert "- judge j2 (seed 1, trained in the session that evaluated its rows): 40.0% on real test scenes" in table
