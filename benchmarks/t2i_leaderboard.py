@@ -642,17 +642,21 @@ COLUMNS = ("system", "steps", "train min", "img/s", "G / D params", "colour", "s
            "R-prec. (judge)", "oracle FID", "oracle KID", "trained on")
 
 
-def machines_of(results: dict, entries: list[Entry]) -> list[str]:
-    """The distinct machines the finished rows were trained on, in row order (rows are trained over several
-    sessions, and the machine may change between them)."""
+def _distinct(results: dict, entries: list[Entry], key) -> list[str]:
+    """The distinct ``key(row)`` values of the finished rows, in row order (None values left out)."""
     seen: list[str] = []
     for e in entries:
         r = results.get("entries", {}).get(e.name, {})
-        if r.get("status") == "done":
-            m = _machine_label(r)
-            if m not in seen:
-                seen.append(m)
+        value = key(r) if r.get("status") == "done" else None
+        if value is not None and value not in seen:
+            seen.append(value)
     return seen
+
+
+def machines_of(results: dict, entries: list[Entry]) -> list[str]:
+    """The distinct machines the finished rows were trained on, in row order (rows are trained over several
+    sessions, and the machine may change between them)."""
+    return _distinct(results, entries, _machine_label)
 
 
 def _judge_key(entry: dict) -> str | None:
@@ -665,13 +669,7 @@ def _judge_key(entry: dict) -> str | None:
 
 def judges_of(results: dict, entries: list[Entry]) -> list[str]:
     """The distinct judges of the finished rows, in row order."""
-    seen: list[str] = []
-    for e in entries:
-        r = results.get("entries", {}).get(e.name, {})
-        key = _judge_key(r) if r.get("status") == "done" else None
-        if key is not None and key not in seen:
-            seen.append(key)
-    return seen
+    return _distinct(results, entries, _judge_key)
 
 
 def _machine_label(entry: dict) -> str:
@@ -696,8 +694,9 @@ def table_rows(results: dict, entries: list[Entry]) -> list[list[str]]:
         joint = f"{_pct(t.get('oracle_acc_joint'))} / {_pct(h.get('oracle_acc_joint'))}"
         rp = t.get("r_precision_mean", t.get("r_precision"))
         rps = f"{_pct(rp)} ± {_pct(t.get('r_precision_std'))}" if isinstance(rp, (int, float)) else "n/a"
-        if isinstance(rp, (int, float)) and len(judges) > 1 and _judge_key(r) in judges:
-            rps += f" (j{judges.index(_judge_key(r)) + 1})"
+        judge_key = _judge_key(r)
+        if isinstance(rp, (int, float)) and len(judges) > 1 and judge_key in judges:
+            rps += f" (j{judges.index(judge_key) + 1})"
         kid = f"{_num(t.get('oracle_kid_mean'), '.4g')} ± {_num(t.get('oracle_kid_std'), '.2g')}"
         rows.append([e.label, steps, minutes, _num(images / seconds if seconds else float("nan")),
                      f"{_params(r['params']['G'])} / {_params(r['params']['D'])}", *acc, joint, rps,
@@ -708,7 +707,7 @@ def table_rows(results: dict, entries: list[Entry]) -> list[list[str]]:
 
 
 def render(results: dict, entries: list[Entry], lb: Leaderboard, skipped: dict[str, str]) -> str:
-    judge = results.get("judge", {})
+    judge, judges = results.get("judge", {}), judges_of(results, entries)
     jrp = (judge.get("r_precision") or {}).get("r_precision")
     lines = [
         f"## Text-to-image leaderboard: synthetic world, 64 px, {lb.minutes:g} CPU minutes per system",
@@ -726,7 +725,7 @@ def render(results: dict, entries: list[Entry], lb: Leaderboard, skipped: dict[s
         f"(world seed 0, noise seed {lb.eval_seed}); cells are test / held-out %; oracle FID/KID and R-precision "
         f"on test. R-precision judge: " + (
             f"{judge['dir']} (seed 1, {judge.get('steps', '?')} steps; {_pct(jrp)}% on real test scenes)" if judge.get("dir")
-            else ("the rows' own (seed 1, " + ("; ".join(judges_of(results, entries)) or "?") + ")"))
+            else ("the rows' own (seed 1, " + ("; ".join(judges) or "?") + ")"))
         + ", not the DAMSM AttnGAN trains against",
         "",
         "| " + " | ".join(COLUMNS) + " |",
@@ -736,7 +735,6 @@ def render(results: dict, entries: list[Entry], lb: Leaderboard, skipped: dict[s
     machines = machines_of(results, entries)
     if machines:
         lines += [""] + [f"- m{k}: {m}" for k, m in enumerate(machines, 1)]
-    judges = judges_of(results, entries)
     if len(judges) > 1:
         lines += [""] + [f"- judge j{k} (seed 1, trained in the session that evaluated its rows): {j}"
                          for k, j in enumerate(judges, 1)]
