@@ -120,6 +120,10 @@ class Zygote:
         line, self._buffer = self._buffer.split(b"\n", 1)
         return line.decode()
 
+    def resumes(self) -> int:
+        """How many sessions have said "resumed ... from step" (done restoring, metrics.jsonl truncated)."""
+        return self.log.read_text(errors="replace").count("resumed ")
+
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:]
 
@@ -218,13 +222,16 @@ def crash_and_resume(folder: Path, kills: int, seed: int = 20) -> dict[str, int]
                 shutil.rmtree(run)
                 run, counts["restarts"] = None, counts["restarts"] + 1
             resumed_at, cut = _newest_checkpoint(run), _checkpoint_writes(run)  # `cut`: left by earlier kills
+            resumes_before = zygote.resumes()
             pid = zygote.start(root, "latest" if run is not None else None, item_delay=0.004, write_pause=WRITE_PAUSE)
             counts["survived"] += run is not None  # a resume that fails ends the test (the status check below)
             if kind == "write":  # the session's second checkpoint write: its first one completes (progress)
                 _wait_until(lambda: _newest_checkpoint(_run_folder(root)) > resumed_at and _checkpoint_writes(_run_folder(root)) - cut,
                             pid, zygote)
-            elif kind == "step":
-                _wait_until(lambda: _logged_step(_run_folder(root)) >= resumed_at + ahead, pid, zygote)
+            elif kind == "step":  # metrics.jsonl may still end past `resumed_at` (steps the last killed session logged
+                # after its checkpoint) until this session's restore truncates it: wait for its "resumed" line first
+                _wait_until(lambda: (run is None or zygote.resumes() > resumes_before)
+                            and _logged_step(_run_folder(root)) >= resumed_at + ahead, pid, zygote)
             time.sleep(delay)
             os.kill(pid, signal.SIGKILL)
             status = zygote.exit_status(timeout=60)
