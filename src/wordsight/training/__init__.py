@@ -12,7 +12,7 @@ from .checkpoint import NonFiniteWeightsError, list_checkpoints, load_checkpoint
 from .config import OptimizerConfig, TrainConfig
 from .data import BatchSource, RandomCaptionData
 from .loop import NonFiniteTrainingError, TrainResult, train
-from .objective import SYSTEMS, GANObjective, Phase, build_objective
+from .objective import SYSTEMS, GANObjective, GeneratorDiscriminatorPair, Phase, build_objective
 from .objectives import DFGANConfig, DFGANObjective
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "DFGANConfig",
     "DFGANObjective",
     "GANObjective",
+    "GeneratorDiscriminatorPair",
     "NonFiniteTrainingError",
     "NonFiniteWeightsError",
     "OptimizerConfig",

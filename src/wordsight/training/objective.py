@@ -103,7 +103,29 @@ class GANObjective(nn.Module):
         ``phase_repeats`` runs more than once; drop per-step caches here."""
 
 
-class SentenceConditionedGAN(GANObjective):
+
+class GeneratorDiscriminatorPair:
+    """Mixin for the usual two trained parts: the generator ``self.G`` (its EMA copy draws the samples and is
+    exported) and the discriminator in the attribute ``discriminator_attr`` (``self.D``; AttnGAN and StackGAN++
+    keep one per scale in ``self.Ds``), saved in checkpoints as "generator" and ``discriminator_key``, with one
+    optimizer each, "g" and "d". Put it before :class:`GANObjective` in the bases."""
+
+    discriminator_attr: ClassVar[str] = "D"
+    discriminator_key: ClassVar[str] = "discriminator"
+    G: nn.Module
+
+    def networks(self) -> dict[str, nn.Module]:
+        return {"generator": self.G, self.discriminator_key: getattr(self, self.discriminator_attr)}
+
+    @property
+    def generator(self) -> nn.Module:
+        return self.G
+
+    def optimizer_params(self) -> dict[str, list[nn.Parameter]]:
+        return {"d": list(getattr(self, self.discriminator_attr).parameters()), "g": list(self.G.parameters())}
+
+
+class SentenceConditionedGAN(GeneratorDiscriminatorPair, GANObjective):
     """The parts GAN-INT-CLS, StackGAN and StackGAN++ share: batches {"images", "sentence"} checked against
     ``cfg.image_size`` / ``cfg.sentence_dim``, the generator ``self.G`` with ``cfg.truncation`` for the sample
     grid, the D step's fakes kept in ``self._fakes`` for the G step, and their official optimizer (Adam,

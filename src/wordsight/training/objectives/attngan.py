@@ -113,6 +113,7 @@ class AttnGANObjective(SentenceConditionedGAN):
     """AttnGAN over batches {"images": [B, 3, S, S] at the last stage's size, "captions": list[str], ...}."""
 
     display_name = "AttnGAN"
+    discriminator_attr, discriminator_key = "Ds", "discriminators"
     config_cls = AttnGANConfig
     generator_cls: type[AttnGANGenerator] = AttnGANGenerator
     summary = "AttnGAN (Xu et al. 2018): word attention in every later stage, the DAMSM loss on the generator"
@@ -136,15 +137,6 @@ class AttnGANObjective(SentenceConditionedGAN):
         Ds = nn.ModuleList(StackGANPPDiscriminator(ndf=cfg.df_dim, c_dim=cfg.sentence_dim, image_size=s) for s in G.image_sizes)
         return cls(G, Ds, cfg, text_encoder, image_encoder)
 
-    def networks(self) -> dict[str, nn.Module]:
-        return {"generator": self.G, "discriminators": self.Ds}
-
-    @property
-    def generator(self) -> nn.Module:
-        return self.G
-
-    def optimizer_params(self) -> dict[str, list[nn.Parameter]]:
-        return {"d": list(self.Ds.parameters()), "g": list(self.G.parameters())}
 
     def train(self, mode: bool = True) -> "AttnGANObjective":
         super().train(mode)

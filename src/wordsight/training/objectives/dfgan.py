@@ -40,7 +40,7 @@ from ...models.damsm import IMAGE_ENCODER_DIR, load_damsm_part
 from ...models.dfgan import DFDiscriminator, DFGenerator, truncated_noise
 from ...utils.checks import InputError, check_shape
 from ..config import OptimizerConfig
-from ..objective import SYSTEMS, GANObjective, frozen_weights
+from ..objective import SYSTEMS, GANObjective, GeneratorDiscriminatorPair, frozen_weights
 
 
 @dataclass
@@ -102,7 +102,7 @@ def load_frozen_damsm_image_encoder(path: str | Path, embed_dim: int) -> nn.Modu
 
 
 @SYSTEMS.register("dfgan")
-class DFGANObjective(GANObjective):
+class DFGANObjective(GeneratorDiscriminatorPair, GANObjective):
     """DF-GAN's losses over batches {"images": [B, 3, S, S] in [-1, 1], "sentence": [B, Ds] float}."""
 
     config_cls = DFGANConfig
@@ -129,15 +129,6 @@ class DFGANObjective(GANObjective):
         return cls(G, D, cfg)
 
     # ---- what the loop needs -------------------------------------------------------------------
-    def networks(self) -> dict[str, nn.Module]:
-        return {"generator": self.G, "discriminator": self.D}
-
-    @property
-    def generator(self) -> nn.Module:
-        return self.G
-
-    def optimizer_params(self) -> dict[str, list[nn.Parameter]]:
-        return {"d": list(self.D.parameters()), "g": list(self.G.parameters())}
 
     def optimizer_defaults(self) -> dict[str, OptimizerConfig]:
         # DF-GAN section 4: Adam, beta1 = 0.0, beta2 = 0.9, lr 1e-4 for G and 4e-4 for D (TTUR)

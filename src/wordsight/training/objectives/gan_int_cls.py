@@ -125,21 +125,8 @@ class GANINTCLSObjective(SentenceConditionedGAN):
                                   layout=cfg.d_layout)
         return cls(G, D, cfg)
 
-    def networks(self) -> dict[str, nn.Module]:
-        return {"generator": self.G, "discriminator": self.D}
-
-    @property
-    def generator(self) -> nn.Module:
-        return self.G
-
-    def optimizer_params(self) -> dict[str, list[nn.Parameter]]:
-        return {"d": list(self.D.parameters()), "g": list(self.G.parameters())}
-
-
-
     def sample(self, generator: nn.Module, conditions: dict[str, torch.Tensor], noise: torch.Tensor) -> torch.Tensor:
         return generator(noise, conditions["sentence"].float())
-
 
     def _generate(self, sentence: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One G pass over the batch's texts and (with interp_weight > 0) the interpolated half-batch."""

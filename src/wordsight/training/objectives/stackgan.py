@@ -126,13 +126,6 @@ class StackGANObjective(SentenceConditionedGAN):
         if self.base_pipeline is not None:
             check_same_sentence_vectors(data, self.base_pipeline, "model.init_from")
 
-    def networks(self) -> dict[str, nn.Module]:
-        return {"generator": self.G, "discriminator": self.D}
-
-    @property
-    def generator(self) -> nn.Module:
-        return self.G
-
     def optimizer_params(self) -> dict[str, list[nn.Parameter]]:
         return {"d": list(self.D.parameters()), "g": self.G.trained_parameters()}
 

@@ -68,6 +68,7 @@ class StackGANPPObjective(SentenceConditionedGAN):
     """StackGAN++ over batches {"images": [B, 3, S, S] at the last branch's size, "sentence": [B, Ds]}."""
 
     display_name = "StackGAN++"
+    discriminator_attr, discriminator_key = "Ds", "discriminators"
     config_cls = StackGANPPConfig
     summary = "StackGAN++ (Zhang et al. 2018): a tree of generators, one D per scale, joint conditional + unconditional loss"
 
@@ -83,15 +84,6 @@ class StackGANPPObjective(SentenceConditionedGAN):
         Ds = nn.ModuleList(StackGANPPDiscriminator(ndf=cfg.df_dim, c_dim=cfg.c_dim, image_size=s) for s in G.image_sizes)
         return cls(G, Ds, cfg)
 
-    def networks(self) -> dict[str, nn.Module]:
-        return {"generator": self.G, "discriminators": self.Ds}
-
-    @property
-    def generator(self) -> nn.Module:
-        return self.G
-
-    def optimizer_params(self) -> dict[str, list[nn.Parameter]]:
-        return {"d": list(self.Ds.parameters()), "g": list(self.G.parameters())}
 
 
 

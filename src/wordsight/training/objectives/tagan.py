@@ -44,7 +44,7 @@ from ...models.tagan import TAGANDiscriminator, TAGANGenerator
 from ...text.rnn import load_word_vectors
 from ...utils.checks import InputError
 from ..config import OptimizerConfig
-from ..objective import SYSTEMS, GANObjective, VocabularyFromData, frozen_weights, unpack_captioned_batch
+from ..objective import SYSTEMS, GANObjective, GeneratorDiscriminatorPair, VocabularyFromData, frozen_weights, unpack_captioned_batch
 
 __all__ = ["TAGANConfig", "TAGANObjective", "negative_texts", "log_one_minus", "conditional_d_loss"]
 
@@ -110,7 +110,7 @@ def conditional_d_loss(log_right: torch.Tensor, log_wrong: torch.Tensor) -> dict
 
 
 @SYSTEMS.register("tagan")
-class TAGANObjective(VocabularyFromData, GANObjective):
+class TAGANObjective(VocabularyFromData, GeneratorDiscriminatorPair, GANObjective):
     """TAGAN over batches {"images": [B, 3, S, S] in [-1, 1], "captions": B strings} (module docstring)."""
 
     config_cls = TAGANConfig
@@ -139,15 +139,6 @@ class TAGANObjective(VocabularyFromData, GANObjective):
                     raise ConfigError(f"model.word_vectors={cfg.word_vectors} has none of the vocabulary's words")
         return cls(G, D, cfg)
 
-    def networks(self) -> dict[str, nn.Module]:
-        return {"generator": self.G, "discriminator": self.D}
-
-    @property
-    def generator(self) -> nn.Module:
-        return self.G
-
-    def optimizer_params(self) -> dict[str, list[nn.Parameter]]:
-        return {"d": list(self.D.parameters()), "g": list(self.G.parameters())}
 
     def optimizer_defaults(self) -> dict[str, OptimizerConfig]:
         return {"g": OptimizerConfig(lr=2e-4, betas=(0.5, 0.999)), "d": OptimizerConfig(lr=2e-4, betas=(0.5, 0.999))}
