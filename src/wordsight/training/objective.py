@@ -103,7 +103,6 @@ class GANObjective(nn.Module):
         ``phase_repeats`` runs more than once; drop per-step caches here."""
 
 
-
 class GeneratorDiscriminatorPair:
     """Mixin for the usual two trained parts: the generator ``self.G`` (its EMA copy draws the samples and is
     exported) and the discriminator in the attribute ``discriminator_attr`` (``self.D``; AttnGAN and StackGAN++
@@ -126,8 +125,9 @@ class GeneratorDiscriminatorPair:
 
 
 class SentenceConditionedGAN(GeneratorDiscriminatorPair, GANObjective):
-    """The parts GAN-INT-CLS, StackGAN and StackGAN++ share: batches {"images", "sentence"} checked against
-    ``cfg.image_size`` / ``cfg.sentence_dim``, the generator ``self.G`` with ``cfg.truncation`` for the sample
+    """The parts GAN-INT-CLS, StackGAN and StackGAN++ share (AttnGAN takes the pair and the optimizer): the
+    G/D pair, batches {"images", "sentence"} checked against ``cfg.image_size`` / ``cfg.sentence_dim``, the
+    generator ``self.G`` with ``cfg.truncation`` for the sample
     grid, the D step's fakes kept in ``self._fakes`` for the G step, and their official optimizer (Adam,
     lr 2e-4, betas (0.5, 0.999) for G and D). ``display_name`` names the system in errors."""
 
